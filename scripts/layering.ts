@@ -1,6 +1,7 @@
 /**
  * The dependency rule of docs/architecture.md, checked on source text:
- * - `packages/*` import only `effect` (and its subpaths), other packages and, in tests, vitest.
+ * - `packages/*` import only `effect` (and its subpaths), other packages and, in tests and
+ *   conformance kits (`testing.ts`), vitest.
  *   No `node:*`, no SDK, no Hono, no adapter, no app — by name or by relative path.
  * - `adapters/*` never import another adapter or an app.
  * - `apps/*` may import anything.
@@ -40,6 +41,7 @@ export const checkLayering = (root: string): Array<Violation> => {
       const rel = relative(root, file)
       const [, own] = rel.split(sep)
       const isTest = /_test\.ts$/.test(file)
+      const isKit = /(^|\/)testing\.ts$/.test(file)
       const text = readFileSync(file, "utf8")
       for (const match of text.matchAll(importPattern)) {
         const specifier = match[1] ?? match[2]!
@@ -65,7 +67,8 @@ export const checkLayering = (root: string): Array<Violation> => {
         }
         if (layer === "packages") {
           const allowed = specifier === "effect" || specifier.startsWith("effect/") ||
-            (isTest && (specifier === "vitest" || specifier === "@effect/vitest" || specifier.startsWith("node:")))
+            ((isTest || isKit) && (specifier === "vitest" || specifier === "@effect/vitest")) ||
+            (isTest && specifier.startsWith("node:"))
           if (!allowed) report("packages may import only effect and other packages (no node:*, SDKs, hono)")
         }
       }

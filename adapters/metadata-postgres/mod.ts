@@ -1,0 +1,12 @@
+/**
+ * `@aquifer/metadata-postgres`: Aquifer's metadata on PostgreSQL — a server (`DATABASE_URL`) or
+ * embedded PGlite — through the `postgres` client, with versioned migrations and the SQL
+ * implementations of the domains' repositories.
+ *
+ * Config: `DATABASE_URL`, `AQUIFER_HOME`, `AQUIFER_DB_POOL_MAX` (see docs/configuration.md).
+ * @module
+ */
+export { Database, layer, layerConfig, orDieSql, parseDatabaseUrl, SqlError, type DatabaseOptions } from "./database.ts"
+export { migrate, migrationsDir, readMigrations, type Migration } from "./migrate.ts"
+export { layerAuditLog } from "./audit_log.ts"
+export { ensureSeed } from "./_pglite.ts"
