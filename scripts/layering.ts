@@ -40,7 +40,7 @@ export const checkLayering = (root: string): Array<Violation> => {
     for (const file of sourceFiles(join(root, layer))) {
       const rel = relative(root, file)
       const [, own] = rel.split(sep)
-      const isTest = /_test\.ts$/.test(file)
+      const isTest = file.endsWith("_test.ts")
       const isKit = /(^|\/)testing\.ts$/.test(file)
       const text = readFileSync(file, "utf8")
       for (const match of text.matchAll(importPattern)) {

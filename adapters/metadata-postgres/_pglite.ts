@@ -49,6 +49,7 @@ const isAlive = (pid: number): boolean => {
 /** Holds `<dataDir>.pid` so two processes never open one PGlite data directory. */
 const lockDataDir = (dataDir: string): (() => void) => {
   const pidFile = `${dataDir}.pid`
+  mkdirSync(dirname(dataDir), { recursive: true, mode: 0o700 })
   if (existsSync(pidFile)) {
     const holder = Number(readFileSync(pidFile, "utf8"))
     if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
