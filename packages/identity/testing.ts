@@ -11,7 +11,7 @@
  * works with principals, ids and names of its own.
  * @module
  */
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, layer, type Vitest } from "@effect/vitest"
 import { Effect, Exit, Layer, Redacted } from "effect"
 import { newSessionId, newTokenId, Principal, randomId, type Role, Unauthenticated, Unavailable } from "@aquifer/core"
 import { Identity, SignInFailed, type TokenSet } from "./identity.ts"
@@ -54,162 +54,170 @@ const session = (principal: Principal, overrides: Partial<ConstructorParameters<
     ...overrides
   })
 
+/** Own enumerable fields without the ones set to undefined: an absent optional is absent either way. */
+const defined = <A extends object>(value: A | undefined): Partial<A> | undefined =>
+  value === undefined ? undefined : Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<A>
+
 const plain = (session: Session | undefined) =>
   session === undefined ? undefined : {
-    ...session,
-    principal: { ...session.principal },
+    ...defined(session),
+    principal: defined({ ...session.principal }),
     accessToken: Redacted.value(session.accessToken),
-    refreshToken: session.refreshToken === undefined ? undefined : Redacted.value(session.refreshToken),
-    idToken: session.idToken === undefined ? undefined : Redacted.value(session.idToken)
+    ...(session.refreshToken === undefined ? {} : { refreshToken: Redacted.value(session.refreshToken) }),
+    ...(session.idToken === undefined ? {} : { idToken: Redacted.value(session.idToken) })
   }
+
+const sessionCases = (it: Vitest.MethodsNonLive<SessionStore>): void => {
+  describe("SessionStore", () => {
+    it.effect("stores a session and finds it by id and by secret hash with every field intact", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const full = session(testPrincipal({ email: "ünï@example.com", groups: ["a", "b"], roles: ["admin"] }))
+        const bare = session(testPrincipal(), { refreshToken: undefined, idToken: undefined })
+        yield* store.create(full)
+        yield* store.create(bare)
+        assert.deepStrictEqual(plain(yield* store.get(full.id)), plain(full))
+        assert.deepStrictEqual(plain(yield* store.findBySecretHash(full.secretHash)), plain(full))
+        const back = yield* store.findBySecretHash(bare.secretHash)
+        assert.isUndefined(back?.refreshToken)
+        assert.isUndefined(back?.idToken)
+        assert.isUndefined(back?.revokedAt)
+        assert.strictEqual((yield* store.get(full.id))?.principal.key, full.principal.key)
+        assert.isUndefined(yield* store.get(newSessionId()))
+        assert.isUndefined(yield* store.findBySecretHash(hex()))
+      }))
+
+    it.effect("refuses a second session with the same id or secret hash, leaving the first untouched", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const first = session(testPrincipal())
+        yield* store.create(first)
+        for (const clash of [session(testPrincipal(), { id: first.id }), session(testPrincipal(), { secretHash: first.secretHash })]) {
+          const error = yield* Effect.flip(store.create(clash))
+          assert.strictEqual(error._tag, "AlreadyExists")
+        }
+        assert.deepStrictEqual(plain(yield* store.get(first.id)), plain(first))
+      }))
+
+    it.effect("updates tokens only at the expected version, keeping tokens left undefined", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const principal = testPrincipal()
+        const original = session(principal)
+        yield* store.create(original)
+        const renamed = Principal.make({ ...principal, name: "Renamed", roles: ["visitor"] })
+        const updated = yield* store.updateTokens(original.id, 0, {
+          principal: renamed,
+          accessToken: Redacted.make("fresh"),
+          accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z")
+        })
+        assert.strictEqual(updated.version, 1)
+        assert.strictEqual(Redacted.value(updated.accessToken), "fresh")
+        assert.strictEqual(Redacted.value(updated.refreshToken!), Redacted.value(original.refreshToken!))
+        assert.strictEqual(Redacted.value(updated.idToken!), Redacted.value(original.idToken!))
+        assert.strictEqual(updated.principal.name, "Renamed")
+        assert.deepStrictEqual(updated.principal.roles, ["visitor"])
+        assert.deepStrictEqual(plain(yield* store.get(original.id)), plain(updated))
+        const stale = yield* Effect.flip(store.updateTokens(original.id, 0, {
+          principal,
+          accessToken: Redacted.make("stale"),
+          accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z"),
+          refreshToken: Redacted.make("stale-rt")
+        }))
+        assert.strictEqual(stale._tag, "Conflict")
+        assert.strictEqual(Redacted.value((yield* store.get(original.id))!.accessToken), "fresh")
+        const missing = yield* Effect.flip(store.updateTokens(newSessionId(), 0, {
+          principal,
+          accessToken: Redacted.make("x"),
+          accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z")
+        }))
+        assert.strictEqual(missing._tag, "NotFound")
+      }))
+
+    it.effect("lets exactly one of two concurrent refreshes of one version win", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const original = session(testPrincipal())
+        yield* store.create(original)
+        const results = yield* Effect.forEach(["a", "b", "c", "d"], (tag) =>
+          Effect.exit(store.updateTokens(original.id, 0, {
+            principal: original.principal,
+            accessToken: Redacted.make(tag),
+            accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z")
+          })), { concurrency: 4 })
+        assert.strictEqual(results.filter(Exit.isSuccess).length, 1)
+        assert.strictEqual((yield* store.get(original.id))!.version, 1)
+      }))
+
+    it.effect("revokes idempotently and for good: no refresh or touch revives a revoked session", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const original = session(testPrincipal())
+        yield* store.create(original)
+        assert.isTrue(yield* store.revoke(original.id, at("2026-12-06T12:30:00.000Z")))
+        assert.isFalse(yield* store.revoke(original.id, at("2026-12-06T12:31:00.000Z")))
+        assert.isFalse(yield* store.revoke(newSessionId(), at("2026-12-06T12:31:00.000Z")))
+        const refresh = yield* Effect.flip(store.updateTokens(original.id, 0, {
+          principal: original.principal,
+          accessToken: Redacted.make("after"),
+          accessTokenExpiresAt: at("2026-12-06T13:00:00.000Z")
+        }))
+        assert.strictEqual(refresh._tag, "Conflict")
+        yield* store.touch(original.id, at("2026-12-06T12:40:00.000Z"), at("2026-12-06T14:40:00.000Z"))
+        const row = yield* store.get(original.id)
+        assert.strictEqual(row?.revokedAt?.toISOString(), "2026-12-06T12:30:00.000Z")
+        assert.strictEqual(row?.lastSeenAt.toISOString(), original.lastSeenAt.toISOString())
+        assert.strictEqual(Redacted.value(row!.accessToken), Redacted.value(original.accessToken))
+      }))
+
+    it.effect("touches a live session", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const original = session(testPrincipal())
+        yield* store.create(original)
+        yield* store.touch(original.id, at("2026-12-06T12:20:00.000Z"), at("2026-12-06T14:20:00.000Z"))
+        const row = yield* store.get(original.id)
+        assert.strictEqual(row?.lastSeenAt.toISOString(), "2026-12-06T12:20:00.000Z")
+        assert.strictEqual(row?.idleExpiresAt.toISOString(), "2026-12-06T14:20:00.000Z")
+        assert.strictEqual(row?.version, 0)
+      }))
+
+    it.effect("revokes every live session of one principal only (same e-mail, other subject: untouched)", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const mail = `${hex()}@example.com`
+        const alice = testPrincipal({ email: mail })
+        const twin = testPrincipal({ email: mail })
+        const sessions = [session(alice), session(alice), session(alice), session(twin)]
+        for (const s of sessions) yield* store.create(s)
+        yield* store.revoke(sessions[2]!.id, at("2026-12-06T12:01:00.000Z"))
+        assert.strictEqual(yield* store.revokeAllOf(alice.key, at("2026-12-06T12:02:00.000Z")), 2)
+        for (const s of sessions.slice(0, 2)) assert.isDefined((yield* store.get(s.id))?.revokedAt)
+        assert.strictEqual((yield* store.get(sessions[2]!.id))?.revokedAt?.toISOString(), "2026-12-06T12:01:00.000Z")
+        assert.isUndefined((yield* store.get(sessions[3]!.id))?.revokedAt)
+      }))
+
+    it.effect("deletes sessions that ended before a time, and only those", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const p = testPrincipal()
+        const idle = session(p, { idleExpiresAt: at("2020-01-01T01:00:00.000Z"), absoluteExpiresAt: at("2020-01-02T00:00:00.000Z") })
+        const absolute = session(p, { idleExpiresAt: at("2020-01-01T01:00:00.000Z"), absoluteExpiresAt: at("2020-01-01T00:30:00.000Z") })
+        const revoked = session(p, { idleExpiresAt: at("2030-01-01T00:00:00.000Z"), absoluteExpiresAt: at("2030-01-01T00:00:00.000Z") })
+        const live = session(p, { idleExpiresAt: at("2030-01-01T00:00:00.000Z"), absoluteExpiresAt: at("2030-01-02T00:00:00.000Z") })
+        for (const s of [idle, absolute, revoked, live]) yield* store.create(s)
+        yield* store.revoke(revoked.id, at("2020-06-01T00:00:00.000Z"))
+        assert.isAtLeast(yield* store.deleteEnded(at("2021-01-01T00:00:00.000Z")), 3)
+        for (const gone of [idle, absolute, revoked]) assert.isUndefined(yield* store.get(gone.id))
+        assert.isDefined(yield* store.get(live.id))
+      }))
+  })
+}
 
 /** The `SessionStore` kit. */
 export const sessionStoreSuite = <E>(name: string, storeLayer: Layer.Layer<SessionStore, E>): void => {
   describe(`SessionStore conformance: ${name}`, () => {
-    layer(storeLayer, timeout)((it) => {
-      it.effect("stores a session and finds it by id and by secret hash with every field intact", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const full = session(testPrincipal({ email: "ünï@example.com", groups: ["a", "b"], roles: ["admin"] }))
-          const bare = session(testPrincipal(), { refreshToken: undefined, idToken: undefined })
-          yield* store.create(full)
-          yield* store.create(bare)
-          assert.deepStrictEqual(plain(yield* store.get(full.id)), plain(full))
-          assert.deepStrictEqual(plain(yield* store.findBySecretHash(full.secretHash)), plain(full))
-          const back = yield* store.findBySecretHash(bare.secretHash)
-          assert.isUndefined(back?.refreshToken)
-          assert.isUndefined(back?.idToken)
-          assert.isUndefined(back?.revokedAt)
-          assert.strictEqual((yield* store.get(full.id))?.principal.key, full.principal.key)
-          assert.isUndefined(yield* store.get(newSessionId()))
-          assert.isUndefined(yield* store.findBySecretHash(hex()))
-        }))
-
-      it.effect("refuses a second session with the same id or secret hash, leaving the first untouched", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const first = session(testPrincipal())
-          yield* store.create(first)
-          for (const clash of [session(testPrincipal(), { id: first.id }), session(testPrincipal(), { secretHash: first.secretHash })]) {
-            const error = yield* Effect.flip(store.create(clash))
-            assert.strictEqual(error._tag, "AlreadyExists")
-          }
-          assert.deepStrictEqual(plain(yield* store.get(first.id)), plain(first))
-        }))
-
-      it.effect("updates tokens only at the expected version, keeping tokens left undefined", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const principal = testPrincipal()
-          const original = session(principal)
-          yield* store.create(original)
-          const renamed = Principal.make({ ...principal, name: "Renamed", roles: ["visitor"] })
-          const updated = yield* store.updateTokens(original.id, 0, {
-            principal: renamed,
-            accessToken: Redacted.make("fresh"),
-            accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z")
-          })
-          assert.strictEqual(updated.version, 1)
-          assert.strictEqual(Redacted.value(updated.accessToken), "fresh")
-          assert.strictEqual(Redacted.value(updated.refreshToken!), Redacted.value(original.refreshToken!))
-          assert.strictEqual(Redacted.value(updated.idToken!), Redacted.value(original.idToken!))
-          assert.strictEqual(updated.principal.name, "Renamed")
-          assert.deepStrictEqual(updated.principal.roles, ["visitor"])
-          assert.deepStrictEqual(plain(yield* store.get(original.id)), plain(updated))
-          const stale = yield* Effect.flip(store.updateTokens(original.id, 0, {
-            principal,
-            accessToken: Redacted.make("stale"),
-            accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z"),
-            refreshToken: Redacted.make("stale-rt")
-          }))
-          assert.strictEqual(stale._tag, "Conflict")
-          assert.strictEqual(Redacted.value((yield* store.get(original.id))!.accessToken), "fresh")
-          const missing = yield* Effect.flip(store.updateTokens(newSessionId(), 0, {
-            principal,
-            accessToken: Redacted.make("x"),
-            accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z")
-          }))
-          assert.strictEqual(missing._tag, "NotFound")
-        }))
-
-      it.effect("lets exactly one of two concurrent refreshes of one version win", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const original = session(testPrincipal())
-          yield* store.create(original)
-          const results = yield* Effect.forEach(["a", "b", "c", "d"], (tag) =>
-            Effect.exit(store.updateTokens(original.id, 0, {
-              principal: original.principal,
-              accessToken: Redacted.make(tag),
-              accessTokenExpiresAt: at("2026-12-06T12:10:00.000Z")
-            })), { concurrency: 4 })
-          assert.strictEqual(results.filter(Exit.isSuccess).length, 1)
-          assert.strictEqual((yield* store.get(original.id))!.version, 1)
-        }))
-
-      it.effect("revokes idempotently and for good: no refresh or touch revives a revoked session", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const original = session(testPrincipal())
-          yield* store.create(original)
-          assert.isTrue(yield* store.revoke(original.id, at("2026-12-06T12:30:00.000Z")))
-          assert.isFalse(yield* store.revoke(original.id, at("2026-12-06T12:31:00.000Z")))
-          assert.isFalse(yield* store.revoke(newSessionId(), at("2026-12-06T12:31:00.000Z")))
-          const refresh = yield* Effect.flip(store.updateTokens(original.id, 0, {
-            principal: original.principal,
-            accessToken: Redacted.make("after"),
-            accessTokenExpiresAt: at("2026-12-06T13:00:00.000Z")
-          }))
-          assert.strictEqual(refresh._tag, "Conflict")
-          yield* store.touch(original.id, at("2026-12-06T12:40:00.000Z"), at("2026-12-06T14:40:00.000Z"))
-          const row = yield* store.get(original.id)
-          assert.strictEqual(row?.revokedAt?.toISOString(), "2026-12-06T12:30:00.000Z")
-          assert.strictEqual(row?.lastSeenAt.toISOString(), original.lastSeenAt.toISOString())
-          assert.strictEqual(Redacted.value(row!.accessToken), Redacted.value(original.accessToken))
-        }))
-
-      it.effect("touches a live session", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const original = session(testPrincipal())
-          yield* store.create(original)
-          yield* store.touch(original.id, at("2026-12-06T12:20:00.000Z"), at("2026-12-06T14:20:00.000Z"))
-          const row = yield* store.get(original.id)
-          assert.strictEqual(row?.lastSeenAt.toISOString(), "2026-12-06T12:20:00.000Z")
-          assert.strictEqual(row?.idleExpiresAt.toISOString(), "2026-12-06T14:20:00.000Z")
-          assert.strictEqual(row?.version, 0)
-        }))
-
-      it.effect("revokes every live session of one principal only (same e-mail, other subject: untouched)", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const mail = `${hex()}@example.com`
-          const alice = testPrincipal({ email: mail })
-          const twin = testPrincipal({ email: mail })
-          const sessions = [session(alice), session(alice), session(alice), session(twin)]
-          for (const s of sessions) yield* store.create(s)
-          yield* store.revoke(sessions[2]!.id, at("2026-12-06T12:01:00.000Z"))
-          assert.strictEqual(yield* store.revokeAllOf(alice.key, at("2026-12-06T12:02:00.000Z")), 2)
-          for (const s of sessions.slice(0, 2)) assert.isDefined((yield* store.get(s.id))?.revokedAt)
-          assert.strictEqual((yield* store.get(sessions[2]!.id))?.revokedAt?.toISOString(), "2026-12-06T12:01:00.000Z")
-          assert.isUndefined((yield* store.get(sessions[3]!.id))?.revokedAt)
-        }))
-
-      it.effect("deletes sessions that ended before a time, and only those", () =>
-        Effect.gen(function*() {
-          const store = yield* SessionStore
-          const p = testPrincipal()
-          const idle = session(p, { idleExpiresAt: at("2020-01-01T01:00:00.000Z"), absoluteExpiresAt: at("2020-01-02T00:00:00.000Z") })
-          const absolute = session(p, { idleExpiresAt: at("2020-01-01T01:00:00.000Z"), absoluteExpiresAt: at("2020-01-01T00:30:00.000Z") })
-          const revoked = session(p, { idleExpiresAt: at("2030-01-01T00:00:00.000Z"), absoluteExpiresAt: at("2030-01-01T00:00:00.000Z") })
-          const live = session(p, { idleExpiresAt: at("2030-01-01T00:00:00.000Z"), absoluteExpiresAt: at("2030-01-02T00:00:00.000Z") })
-          for (const s of [idle, absolute, revoked, live]) yield* store.create(s)
-          yield* store.revoke(revoked.id, at("2020-06-01T00:00:00.000Z"))
-          assert.isAtLeast(yield* store.deleteEnded(at("2021-01-01T00:00:00.000Z")), 3)
-          for (const gone of [idle, absolute, revoked]) assert.isUndefined(yield* store.get(gone.id))
-          assert.isDefined(yield* store.get(live.id))
-        }))
-    })
+    layer(storeLayer, timeout)(sessionCases)
   })
 }
 
@@ -225,57 +233,61 @@ const attempt = (overrides: Partial<ConstructorParameters<typeof PendingSignIn>[
     ...overrides
   })
 
+const pendingSignInCases = (it: Vitest.MethodsNonLive<PendingSignInStore>): void => {
+  describe("PendingSignInStore", () => {
+    it.effect("hands an attempt back once, to the browser that began it", () =>
+      Effect.gen(function*() {
+        const store = yield* PendingSignInStore
+        const mine = attempt()
+        yield* store.put(mine)
+        assert.isUndefined(yield* store.take(mine.state, hex()), "a foreign binding gets nothing")
+        const taken = yield* store.take(mine.state, mine.bindingHash)
+        assert.isDefined(taken, "…and did not destroy the rightful attempt")
+        assert.strictEqual(taken!.nonce, mine.nonce)
+        assert.strictEqual(Redacted.value(taken!.codeVerifier), Redacted.value(mine.codeVerifier))
+        assert.strictEqual(taken!.returnTo, "/apps?x=1#y")
+        assert.strictEqual(taken!.expiresAt.toISOString(), mine.expiresAt.toISOString())
+        assert.isUndefined(yield* store.take(mine.state, mine.bindingHash), "a replayed state finds nothing")
+        assert.isUndefined(yield* store.take(randomId("st"), mine.bindingHash))
+      }))
+
+    it.effect("refuses a duplicate state", () =>
+      Effect.gen(function*() {
+        const store = yield* PendingSignInStore
+        const first = attempt()
+        yield* store.put(first)
+        const error = yield* Effect.flip(store.put(attempt({ state: first.state })))
+        assert.strictEqual(error._tag, "AlreadyExists")
+        assert.strictEqual((yield* store.take(first.state, first.bindingHash))?.nonce, first.nonce)
+      }))
+
+    it.effect("gives a raced attempt to exactly one taker", () =>
+      Effect.gen(function*() {
+        const store = yield* PendingSignInStore
+        const raced = attempt()
+        yield* store.put(raced)
+        const results = yield* Effect.forEach([1, 2, 3, 4, 5], () => store.take(raced.state, raced.bindingHash), { concurrency: 5 })
+        assert.strictEqual(results.filter((r) => r !== undefined).length, 1)
+      }))
+
+    it.effect("sweeps expired attempts and keeps the others", () =>
+      Effect.gen(function*() {
+        const store = yield* PendingSignInStore
+        const old = attempt({ expiresAt: at("2020-01-01T00:00:00.000Z") })
+        const fresh = attempt({ expiresAt: at("2030-01-01T00:00:00.000Z") })
+        yield* store.put(old)
+        yield* store.put(fresh)
+        assert.isAtLeast(yield* store.deleteExpired(at("2021-01-01T00:00:00.000Z")), 1)
+        assert.isUndefined(yield* store.take(old.state, old.bindingHash))
+        assert.isDefined(yield* store.take(fresh.state, fresh.bindingHash))
+      }))
+  })
+}
+
 /** The `PendingSignInStore` kit. */
 export const pendingSignInSuite = <E>(name: string, storeLayer: Layer.Layer<PendingSignInStore, E>): void => {
   describe(`PendingSignInStore conformance: ${name}`, () => {
-    layer(storeLayer, timeout)((it) => {
-      it.effect("hands an attempt back once, to the browser that began it", () =>
-        Effect.gen(function*() {
-          const store = yield* PendingSignInStore
-          const mine = attempt()
-          yield* store.put(mine)
-          assert.isUndefined(yield* store.take(mine.state, hex()), "a foreign binding gets nothing")
-          const taken = yield* store.take(mine.state, mine.bindingHash)
-          assert.isDefined(taken, "…and did not destroy the rightful attempt")
-          assert.strictEqual(taken!.nonce, mine.nonce)
-          assert.strictEqual(Redacted.value(taken!.codeVerifier), Redacted.value(mine.codeVerifier))
-          assert.strictEqual(taken!.returnTo, "/apps?x=1#y")
-          assert.strictEqual(taken!.expiresAt.toISOString(), mine.expiresAt.toISOString())
-          assert.isUndefined(yield* store.take(mine.state, mine.bindingHash), "a replayed state finds nothing")
-          assert.isUndefined(yield* store.take(randomId("st"), mine.bindingHash))
-        }))
-
-      it.effect("refuses a duplicate state", () =>
-        Effect.gen(function*() {
-          const store = yield* PendingSignInStore
-          const first = attempt()
-          yield* store.put(first)
-          const error = yield* Effect.flip(store.put(attempt({ state: first.state })))
-          assert.strictEqual(error._tag, "AlreadyExists")
-          assert.strictEqual((yield* store.take(first.state, first.bindingHash))?.nonce, first.nonce)
-        }))
-
-      it.effect("gives a raced attempt to exactly one taker", () =>
-        Effect.gen(function*() {
-          const store = yield* PendingSignInStore
-          const raced = attempt()
-          yield* store.put(raced)
-          const results = yield* Effect.forEach([1, 2, 3, 4, 5], () => store.take(raced.state, raced.bindingHash), { concurrency: 5 })
-          assert.strictEqual(results.filter((r) => r !== undefined).length, 1)
-        }))
-
-      it.effect("sweeps expired attempts and keeps the others", () =>
-        Effect.gen(function*() {
-          const store = yield* PendingSignInStore
-          const old = attempt({ expiresAt: at("2020-01-01T00:00:00.000Z") })
-          const fresh = attempt({ expiresAt: at("2030-01-01T00:00:00.000Z") })
-          yield* store.put(old)
-          yield* store.put(fresh)
-          assert.isAtLeast(yield* store.deleteExpired(at("2021-01-01T00:00:00.000Z")), 1)
-          assert.isUndefined(yield* store.take(old.state, old.bindingHash))
-          assert.isDefined(yield* store.take(fresh.state, fresh.bindingHash))
-        }))
-    })
+    layer(storeLayer, timeout)(pendingSignInCases)
   })
 }
 
@@ -291,111 +303,119 @@ const platformToken = (owner: string, overrides: Partial<ConstructorParameters<t
     ...overrides
   })
 
+const platformTokenCases = (it: Vitest.MethodsNonLive<PlatformTokenStore>): void => {
+  describe("PlatformTokenStore", () => {
+    it.effect("stores a token and finds it by id and secret hash", () =>
+      Effect.gen(function*() {
+        const store = yield* PlatformTokenStore
+        const token = platformToken(testPrincipal().key, { name: "ci ✓ 'quoted' %", scopes: ["admin", "read"] })
+        yield* store.create(token)
+        assert.deepStrictEqual(defined(yield* store.get(token.id)), defined(token))
+        assert.deepStrictEqual(defined(yield* store.findBySecretHash(token.secretHash)), defined(token))
+        assert.isUndefined(yield* store.get(newTokenId()))
+        assert.isUndefined(yield* store.findBySecretHash(hex()))
+      }))
+
+    it.effect("lists an owner's tokens newest first, revoked ones only when asked", () =>
+      Effect.gen(function*() {
+        const store = yield* PlatformTokenStore
+        const owner = testPrincipal().key
+        const a = platformToken(owner, { name: "a", createdAt: at("2026-01-01T00:00:00.000Z") })
+        const b = platformToken(owner, { name: "b", createdAt: at("2026-02-01T00:00:00.000Z") })
+        const c = platformToken(owner, { name: "c", createdAt: at("2026-03-01T00:00:00.000Z") })
+        const foreign = platformToken(testPrincipal().key, { name: "a" })
+        for (const t of [a, b, c, foreign]) yield* store.create(t)
+        yield* store.revoke(b.id, at("2026-04-01T00:00:00.000Z"))
+        assert.deepStrictEqual((yield* store.list(owner)).map((t) => t.name), ["c", "a"])
+        const all = yield* store.list(owner, { includeRevoked: true })
+        assert.deepStrictEqual(all.map((t) => t.name), ["c", "b", "a"])
+        assert.strictEqual(all[1]!.revokedAt?.toISOString(), "2026-04-01T00:00:00.000Z")
+      }))
+
+    it.effect("keeps live names unique per owner, and hashes unique everywhere", () =>
+      Effect.gen(function*() {
+        const store = yield* PlatformTokenStore
+        const owner = testPrincipal().key
+        const first = platformToken(owner)
+        yield* store.create(first)
+        assert.strictEqual((yield* Effect.flip(store.create(platformToken(owner))))._tag, "AlreadyExists")
+        assert.strictEqual((yield* Effect.flip(store.create(platformToken(testPrincipal().key, { secretHash: first.secretHash }))))._tag, "AlreadyExists")
+        yield* store.revoke(first.id, at("2026-12-07T00:00:00.000Z"))
+        yield* store.create(platformToken(owner))
+        assert.strictEqual((yield* store.list(owner)).length, 1)
+      }))
+
+    it.effect("revokes idempotently and records use of live tokens only", () =>
+      Effect.gen(function*() {
+        const store = yield* PlatformTokenStore
+        const token = platformToken(testPrincipal().key)
+        yield* store.create(token)
+        yield* store.touch(token.id, at("2026-12-06T13:00:00.000Z"))
+        assert.strictEqual((yield* store.get(token.id))?.lastUsedAt?.toISOString(), "2026-12-06T13:00:00.000Z")
+        assert.isTrue(yield* store.revoke(token.id, at("2026-12-06T14:00:00.000Z")))
+        assert.isFalse(yield* store.revoke(token.id, at("2026-12-06T15:00:00.000Z")))
+        yield* store.touch(token.id, at("2026-12-06T16:00:00.000Z"))
+        const row = yield* store.get(token.id)
+        assert.strictEqual(row?.lastUsedAt?.toISOString(), "2026-12-06T13:00:00.000Z")
+        assert.strictEqual(row?.revokedAt?.toISOString(), "2026-12-06T14:00:00.000Z")
+      }))
+  })
+}
+
 /** The `PlatformTokenStore` kit. */
 export const platformTokenSuite = <E>(name: string, storeLayer: Layer.Layer<PlatformTokenStore, E>): void => {
   describe(`PlatformTokenStore conformance: ${name}`, () => {
-    layer(storeLayer, timeout)((it) => {
-      it.effect("stores a token and finds it by id and secret hash", () =>
-        Effect.gen(function*() {
-          const store = yield* PlatformTokenStore
-          const token = platformToken(testPrincipal().key, { name: "ci ✓ 'quoted' %", scopes: ["admin", "read"] })
-          yield* store.create(token)
-          assert.deepStrictEqual({ ...(yield* store.get(token.id)) }, { ...token })
-          assert.deepStrictEqual({ ...(yield* store.findBySecretHash(token.secretHash)) }, { ...token })
-          assert.isUndefined(yield* store.get(newTokenId()))
-          assert.isUndefined(yield* store.findBySecretHash(hex()))
-        }))
+    layer(storeLayer, timeout)(platformTokenCases)
+  })
+}
 
-      it.effect("lists an owner's tokens newest first, revoked ones only when asked", () =>
-        Effect.gen(function*() {
-          const store = yield* PlatformTokenStore
-          const owner = testPrincipal().key
-          const a = platformToken(owner, { name: "a", createdAt: at("2026-01-01T00:00:00.000Z") })
-          const b = platformToken(owner, { name: "b", createdAt: at("2026-02-01T00:00:00.000Z") })
-          const c = platformToken(owner, { name: "c", createdAt: at("2026-03-01T00:00:00.000Z") })
-          const foreign = platformToken(testPrincipal().key, { name: "a" })
-          for (const t of [a, b, c, foreign]) yield* store.create(t)
-          yield* store.revoke(b.id, at("2026-04-01T00:00:00.000Z"))
-          assert.deepStrictEqual((yield* store.list(owner)).map((t) => t.name), ["c", "a"])
-          const all = yield* store.list(owner, { includeRevoked: true })
-          assert.deepStrictEqual(all.map((t) => t.name), ["c", "b", "a"])
-          assert.strictEqual(all[1]!.revokedAt?.toISOString(), "2026-04-01T00:00:00.000Z")
-        }))
+const userDirectoryCases = (it: Vitest.MethodsNonLive<UserDirectory>): void => {
+  describe("UserDirectory", () => {
+    it.effect("mints a user once and keeps its id and creation time while attributes change", () =>
+      Effect.gen(function*() {
+        const users = yield* UserDirectory
+        const p = testPrincipal({ email: "old@example.com", roles: ["visitor"] })
+        const first = yield* users.record(p, at("2026-12-06T12:00:00.000Z"))
+        assert.match(first.id, /^usr_[0-9a-f]{32}$/)
+        const changed = Principal.make({ ...p, name: "New Name", email: undefined, groups: ["x", "y"], roles: ["admin", "full"] })
+        const second = yield* users.record(changed, at("2026-12-06T13:00:00.000Z"))
+        assert.strictEqual(second.id, first.id)
+        assert.strictEqual(second.createdAt.toISOString(), "2026-12-06T12:00:00.000Z")
+        assert.strictEqual(second.lastSeenAt.toISOString(), "2026-12-06T13:00:00.000Z")
+        const back = yield* users.get(p.key)
+        assert.deepStrictEqual(defined(back), defined(second))
+        assert.strictEqual(back!.principal.key, p.key)
+        assert.deepStrictEqual(back!.principal.roles, ["admin", "full"])
+        assert.isUndefined(back!.email)
+        assert.isUndefined(yield* users.get(testPrincipal().key))
+      }))
 
-      it.effect("keeps live names unique per owner, and hashes unique everywhere", () =>
-        Effect.gen(function*() {
-          const store = yield* PlatformTokenStore
-          const owner = testPrincipal().key
-          const first = platformToken(owner)
-          yield* store.create(first)
-          assert.strictEqual((yield* Effect.flip(store.create(platformToken(owner))))._tag, "AlreadyExists")
-          assert.strictEqual((yield* Effect.flip(store.create(platformToken(testPrincipal().key, { secretHash: first.secretHash }))))._tag, "AlreadyExists")
-          yield* store.revoke(first.id, at("2026-12-07T00:00:00.000Z"))
-          yield* store.create(platformToken(owner))
-          assert.strictEqual((yield* store.list(owner)).length, 1)
-        }))
+    it.effect("keeps two accounts with one e-mail (or one subject at two issuers) as two users", () =>
+      Effect.gen(function*() {
+        const users = yield* UserDirectory
+        const mail = `${hex()}@example.com`
+        const subject = randomId("sub")
+        const a = yield* users.record(testPrincipal({ email: mail }), at("2026-12-06T12:00:00.000Z"))
+        const b = yield* users.record(testPrincipal({ email: mail }), at("2026-12-06T12:00:00.000Z"))
+        const c = yield* users.record(testPrincipal({ subject, issuer: "https://one.test" }), at("2026-12-06T12:00:00.000Z"))
+        const d = yield* users.record(testPrincipal({ subject, issuer: "https://two.test" }), at("2026-12-06T12:00:00.000Z"))
+        assert.strictEqual(new Set([a.id, b.id, c.id, d.id]).size, 4)
+      }))
 
-      it.effect("revokes idempotently and records use of live tokens only", () =>
-        Effect.gen(function*() {
-          const store = yield* PlatformTokenStore
-          const token = platformToken(testPrincipal().key)
-          yield* store.create(token)
-          yield* store.touch(token.id, at("2026-12-06T13:00:00.000Z"))
-          assert.strictEqual((yield* store.get(token.id))?.lastUsedAt?.toISOString(), "2026-12-06T13:00:00.000Z")
-          assert.isTrue(yield* store.revoke(token.id, at("2026-12-06T14:00:00.000Z")))
-          assert.isFalse(yield* store.revoke(token.id, at("2026-12-06T15:00:00.000Z")))
-          yield* store.touch(token.id, at("2026-12-06T16:00:00.000Z"))
-          const row = yield* store.get(token.id)
-          assert.strictEqual(row?.lastUsedAt?.toISOString(), "2026-12-06T13:00:00.000Z")
-          assert.strictEqual(row?.revokedAt?.toISOString(), "2026-12-06T14:00:00.000Z")
-        }))
-    })
+    it.effect("ends concurrent first sightings of one principal with one user", () =>
+      Effect.gen(function*() {
+        const users = yield* UserDirectory
+        const p = testPrincipal()
+        const recorded = yield* Effect.forEach([1, 2, 3, 4, 5, 6], () => users.record(p, at("2026-12-06T12:00:00.000Z")), { concurrency: 6 })
+        assert.strictEqual(new Set(recorded.map((u) => u.id)).size, 1)
+      }))
   })
 }
 
 /** The `UserDirectory` kit. */
 export const userDirectorySuite = <E>(name: string, storeLayer: Layer.Layer<UserDirectory, E>): void => {
   describe(`UserDirectory conformance: ${name}`, () => {
-    layer(storeLayer, timeout)((it) => {
-      it.effect("mints a user once and keeps its id and creation time while attributes change", () =>
-        Effect.gen(function*() {
-          const users = yield* UserDirectory
-          const p = testPrincipal({ email: "old@example.com", roles: ["visitor"] })
-          const first = yield* users.record(p, at("2026-12-06T12:00:00.000Z"))
-          assert.match(first.id, /^usr_[0-9a-f]{32}$/)
-          const changed = Principal.make({ ...p, name: "New Name", email: undefined, groups: ["x", "y"], roles: ["admin", "full"] })
-          const second = yield* users.record(changed, at("2026-12-06T13:00:00.000Z"))
-          assert.strictEqual(second.id, first.id)
-          assert.strictEqual(second.createdAt.toISOString(), "2026-12-06T12:00:00.000Z")
-          assert.strictEqual(second.lastSeenAt.toISOString(), "2026-12-06T13:00:00.000Z")
-          const back = yield* users.get(p.key)
-          assert.deepStrictEqual({ ...back }, { ...second })
-          assert.strictEqual(back!.principal.key, p.key)
-          assert.deepStrictEqual(back!.principal.roles, ["admin", "full"])
-          assert.isUndefined(back!.email)
-          assert.isUndefined(yield* users.get(testPrincipal().key))
-        }))
-
-      it.effect("keeps two accounts with one e-mail (or one subject at two issuers) as two users", () =>
-        Effect.gen(function*() {
-          const users = yield* UserDirectory
-          const mail = `${hex()}@example.com`
-          const subject = randomId("sub")
-          const a = yield* users.record(testPrincipal({ email: mail }), at("2026-12-06T12:00:00.000Z"))
-          const b = yield* users.record(testPrincipal({ email: mail }), at("2026-12-06T12:00:00.000Z"))
-          const c = yield* users.record(testPrincipal({ subject, issuer: "https://one.test" }), at("2026-12-06T12:00:00.000Z"))
-          const d = yield* users.record(testPrincipal({ subject, issuer: "https://two.test" }), at("2026-12-06T12:00:00.000Z"))
-          assert.strictEqual(new Set([a.id, b.id, c.id, d.id]).size, 4)
-        }))
-
-      it.effect("ends concurrent first sightings of one principal with one user", () =>
-        Effect.gen(function*() {
-          const users = yield* UserDirectory
-          const p = testPrincipal()
-          const recorded = yield* Effect.forEach([1, 2, 3, 4, 5, 6], () => users.record(p, at("2026-12-06T12:00:00.000Z")), { concurrency: 6 })
-          assert.strictEqual(new Set(recorded.map((u) => u.id)).size, 1)
-        }))
-    })
+    layer(storeLayer, timeout)(userDirectoryCases)
   })
 }
 
@@ -415,52 +435,56 @@ const account = (overrides: Partial<ConstructorParameters<typeof LocalAccount>[0
     ...overrides
   })
 
+const localAccountCases = (it: Vitest.MethodsNonLive<LocalAccountStore>): void => {
+  describe("LocalAccountStore", () => {
+    it.effect("stores an account and finds it by subject and by username, case-insensitively", () =>
+      Effect.gen(function*() {
+        const store = yield* LocalAccountStore
+        const mine = account({ email: "me@example.com", groups: ["g"], roles: ["admin"], mustChangePassword: true })
+        const before = yield* store.count()
+        yield* store.create(mine)
+        assert.strictEqual(yield* store.count(), before + 1)
+        const bySubject = yield* store.get(mine.subject)
+        assert.deepStrictEqual({ ...defined(bySubject), passwordHash: Redacted.value(bySubject!.passwordHash) }, {
+          ...defined(mine),
+          passwordHash: Redacted.value(mine.passwordHash)
+        })
+        assert.strictEqual((yield* store.findByUsername(mine.username.toUpperCase()))?.subject, mine.subject)
+        assert.isUndefined(yield* store.findByUsername("nobody-here"))
+        assert.isUndefined(yield* store.get(randomId("sub")))
+      }))
+
+    it.effect("refuses a taken username (any case) or subject", () =>
+      Effect.gen(function*() {
+        const store = yield* LocalAccountStore
+        const mine = account()
+        yield* store.create(mine)
+        assert.strictEqual((yield* Effect.flip(store.create(account({ username: mine.username })))).
+          _tag, "AlreadyExists")
+        assert.strictEqual((yield* Effect.flip(store.create(account({ subject: mine.subject })))).
+          _tag, "AlreadyExists")
+      }))
+
+    it.effect("changes a password and its one-time flag", () =>
+      Effect.gen(function*() {
+        const store = yield* LocalAccountStore
+        const mine = account({ mustChangePassword: true })
+        yield* store.create(mine)
+        yield* store.setPassword(mine.subject, Redacted.make("scrypt$new"), false, at("2026-12-06T13:00:00.000Z"))
+        const row = yield* store.get(mine.subject)
+        assert.strictEqual(Redacted.value(row!.passwordHash), "scrypt$new")
+        assert.isFalse(row!.mustChangePassword)
+        assert.strictEqual(row!.updatedAt.toISOString(), "2026-12-06T13:00:00.000Z")
+        const error = yield* Effect.flip(store.setPassword(randomId("sub"), Redacted.make("x"), false, at("2026-12-06T13:00:00.000Z")))
+        assert.strictEqual(error._tag, "NotFound")
+      }))
+  })
+}
+
 /** The `LocalAccountStore` kit. */
 export const localAccountSuite = <E>(name: string, storeLayer: Layer.Layer<LocalAccountStore, E>): void => {
   describe(`LocalAccountStore conformance: ${name}`, () => {
-    layer(storeLayer, timeout)((it) => {
-      it.effect("stores an account and finds it by subject and by username, case-insensitively", () =>
-        Effect.gen(function*() {
-          const store = yield* LocalAccountStore
-          const mine = account({ email: "me@example.com", groups: ["g"], roles: ["admin"], mustChangePassword: true })
-          const before = yield* store.count()
-          yield* store.create(mine)
-          assert.strictEqual(yield* store.count(), before + 1)
-          const bySubject = yield* store.get(mine.subject)
-          assert.deepStrictEqual({ ...bySubject, passwordHash: Redacted.value(bySubject!.passwordHash) }, {
-            ...mine,
-            passwordHash: Redacted.value(mine.passwordHash)
-          })
-          assert.strictEqual((yield* store.findByUsername(mine.username.toUpperCase()))?.subject, mine.subject)
-          assert.isUndefined(yield* store.findByUsername("nobody-here"))
-          assert.isUndefined(yield* store.get(randomId("sub")))
-        }))
-
-      it.effect("refuses a taken username (any case) or subject", () =>
-        Effect.gen(function*() {
-          const store = yield* LocalAccountStore
-          const mine = account()
-          yield* store.create(mine)
-          assert.strictEqual((yield* Effect.flip(store.create(account({ username: mine.username })))).
-            _tag, "AlreadyExists")
-          assert.strictEqual((yield* Effect.flip(store.create(account({ subject: mine.subject })))).
-            _tag, "AlreadyExists")
-        }))
-
-      it.effect("changes a password and its one-time flag", () =>
-        Effect.gen(function*() {
-          const store = yield* LocalAccountStore
-          const mine = account({ mustChangePassword: true })
-          yield* store.create(mine)
-          yield* store.setPassword(mine.subject, Redacted.make("scrypt$new"), false, at("2026-12-06T13:00:00.000Z"))
-          const row = yield* store.get(mine.subject)
-          assert.strictEqual(Redacted.value(row!.passwordHash), "scrypt$new")
-          assert.isFalse(row!.mustChangePassword)
-          assert.strictEqual(row!.updatedAt.toISOString(), "2026-12-06T13:00:00.000Z")
-          const error = yield* Effect.flip(store.setPassword(randomId("sub"), Redacted.make("x"), false, at("2026-12-06T13:00:00.000Z")))
-          assert.strictEqual(error._tag, "NotFound")
-        }))
-    })
+    layer(storeLayer, timeout)(localAccountCases)
   })
 }
 
@@ -469,11 +493,15 @@ export const suite = <E>(
   name: string,
   repositories: Layer.Layer<SessionStore | PendingSignInStore | PlatformTokenStore | UserDirectory | LocalAccountStore, E>
 ): void => {
-  sessionStoreSuite(name, repositories)
-  pendingSignInSuite(name, repositories)
-  platformTokenSuite(name, repositories)
-  userDirectorySuite(name, repositories)
-  localAccountSuite(name, repositories)
+  describe(`identity repositories conformance: ${name}`, () => {
+    layer(repositories, timeout)((it) => {
+      sessionCases(it)
+      pendingSignInCases(it)
+      platformTokenCases(it)
+      userDirectoryCases(it)
+      localAccountCases(it)
+    })
+  })
 }
 
 /**
