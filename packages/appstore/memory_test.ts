@@ -1,0 +1,4 @@
+import { layerMemory } from "./memory.ts"
+import { suite } from "./testing.ts"
+
+suite("memory", layerMemory)
