@@ -288,11 +288,13 @@ export const layerAuthenticator = (
           if (session === undefined) return {}
           const live = yield* sessions.revoke(session.id, yield* now)
           if (!live) return {}
+          // The platform session is over either way; an unreachable issuer only costs its own logout.
           return yield* identity.signOut({
             idToken: session.idToken,
             refreshToken: session.refreshToken,
             postLogoutRedirectUri: input.postLogoutRedirectUri
-          })
+          }).pipe(Effect.catchTag("Unavailable", (error) =>
+            Effect.logWarning(`signed out locally; the issuer's logout is unavailable: ${error.message}`).pipe(Effect.as({}))))
         })
       })
     })

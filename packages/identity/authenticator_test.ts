@@ -190,6 +190,11 @@ describe("Authenticator (fake issuer)", () => {
       assert.deepStrictEqual(yield* auth.signOut({ sessionSecret: secret }), {})
       assert.deepStrictEqual(yield* auth.signOut({ sessionSecret: undefined }), {})
       assert.strictEqual(fake.signOutCalls().length, 1)
+      const other = yield* signIn(fake, testPrincipal())
+      fake.setDown(true)
+      assert.deepStrictEqual(yield* auth.signOut({ sessionSecret: Redacted.value(other.sessionSecret) }), {}, "an issuer outage does not keep anyone signed in")
+      fake.setDown(false)
+      assert.strictEqual((yield* Effect.flip(auth.resolveSession(Redacted.value(other.sessionSecret))))._tag, "Unauthenticated")
     }))
   })
 

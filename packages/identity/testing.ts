@@ -628,7 +628,7 @@ export const makeFakeIssuer = (issuer = "https://fake-issuer.test"): { readonly 
         return yield* issue(principal, true)
       }),
     signOut: ({ idToken, refreshToken }) =>
-      Effect.sync(() => {
+      down ? unavailable : Effect.sync(() => {
         signOuts.push({
           idToken: idToken === undefined ? undefined : Redacted.value(idToken),
           refreshToken: refreshToken === undefined ? undefined : Redacted.value(refreshToken)
