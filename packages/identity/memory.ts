@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import { AlreadyExists, Conflict, newUserId, NotFound, type Principal } from "@aquifer/core"
+import { IssuerRecord, IssuerStateStore } from "./issuer_state.ts"
 import { LocalAccount, LocalAccountStore } from "./local_accounts.ts"
 import { type PendingSignIn, PendingSignInStore } from "./pending_sign_ins.ts"
 import { PlatformToken, PlatformTokenStore } from "./platform_tokens.ts"
@@ -202,6 +203,63 @@ export const layerLocalAccountsMemory: Layer.Layer<LocalAccountStore> = Layer.sy
   })
 })
 
+/** The embedded issuer's state in memory. Passes the kit. */
+export const layerIssuerStateMemory: Layer.Layer<IssuerStateStore> = Layer.sync(IssuerStateStore, () => {
+  const rows = new Map<string, IssuerRecord>()
+  const key = (kind: string, id: string) => `${kind}\u0000${id}`
+  const live = (row: IssuerRecord | undefined, now: Date) =>
+    row !== undefined && (row.expiresAt === undefined || row.expiresAt.getTime() > now.getTime()) ? row : undefined
+  const findBy = (kind: string, now: Date, match: (row: IssuerRecord) => boolean) =>
+    Effect.sync(() => {
+      for (const row of rows.values()) if (row.kind === kind && match(row) && live(row, now)) return row
+      return undefined
+    })
+  return IssuerStateStore.of({
+    put: (record) => Effect.sync(() => void rows.set(key(record.kind, record.id), record)),
+    get: (kind, id, now) => Effect.sync(() => live(rows.get(key(kind, id)), now)),
+    findByUid: (kind, uid, now) => findBy(kind, now, (row) => row.uid === uid),
+    findByUserCode: (kind, userCode, now) => findBy(kind, now, (row) => row.userCode === userCode),
+    consume: (kind, id, at) =>
+      Effect.sync(() => {
+        const row = live(rows.get(key(kind, id)), at)
+        if (row === undefined || row.consumedAt !== undefined) return false
+        rows.set(key(kind, id), new IssuerRecord({ ...row, consumedAt: at }))
+        return true
+      }),
+    delete: (kind, id) => Effect.sync(() => void rows.delete(key(kind, id))),
+    deleteGrant: (grantId) =>
+      Effect.sync(() => {
+        let count = 0
+        for (const [k, row] of rows) {
+          if (row.grantId === grantId) {
+            rows.delete(k)
+            count++
+          }
+        }
+        return count
+      }),
+    deleteExpired: (now) =>
+      Effect.sync(() => {
+        let count = 0
+        for (const [k, row] of rows) {
+          if (row.expiresAt !== undefined && row.expiresAt.getTime() <= now.getTime()) {
+            rows.delete(k)
+            count++
+          }
+        }
+        return count
+      })
+  })
+})
+
 /** Every identity repository in memory. */
-export const layerMemory: Layer.Layer<SessionStore | PendingSignInStore | PlatformTokenStore | UserDirectory | LocalAccountStore> =
-  Layer.mergeAll(layerSessionsMemory, layerPendingSignInsMemory, layerPlatformTokensMemory, layerUsersMemory, layerLocalAccountsMemory)
+export const layerMemory: Layer.Layer<
+  SessionStore | PendingSignInStore | PlatformTokenStore | UserDirectory | LocalAccountStore | IssuerStateStore
+> = Layer.mergeAll(
+  layerSessionsMemory,
+  layerPendingSignInsMemory,
+  layerPlatformTokensMemory,
+  layerUsersMemory,
+  layerLocalAccountsMemory,
+  layerIssuerStateMemory
+)

@@ -8,6 +8,7 @@
  */
 export * from "./authenticator.ts"
 export * from "./identity.ts"
+export * from "./issuer_state.ts"
 export * from "./local_accounts.ts"
 export * from "./manage_tokens.ts"
 export * from "./pending_sign_ins.ts"
@@ -17,6 +18,7 @@ export * from "./return_to.ts"
 export * from "./sessions.ts"
 export * from "./users.ts"
 export {
+  layerIssuerStateMemory,
   layerLocalAccountsMemory,
   layerMemory,
   layerPendingSignInsMemory,

@@ -15,6 +15,7 @@ import { assert, describe, layer, type Vitest } from "@effect/vitest"
 import { Effect, Exit, Layer, Redacted } from "effect"
 import { newSessionId, newTokenId, Principal, randomId, type Role, Unauthenticated, Unavailable } from "@aquifer/core"
 import { Identity, SignInFailed, type TokenSet } from "./identity.ts"
+import { IssuerRecord, IssuerStateStore } from "./issuer_state.ts"
 import { LocalAccount, LocalAccountStore } from "./local_accounts.ts"
 import { PendingSignIn, PendingSignInStore } from "./pending_sign_ins.ts"
 import { PlatformToken, PlatformTokenStore } from "./platform_tokens.ts"
@@ -488,10 +489,81 @@ export const localAccountSuite = <E>(name: string, storeLayer: Layer.Layer<Local
   })
 }
 
-/** Every identity repository kit, for a layer providing all five repositories. */
+const issuerStateCases = (it: Vitest.MethodsNonLive<IssuerStateStore>): void => {
+  describe("IssuerStateStore", () => {
+    const now = at("2026-12-06T12:00:00.000Z")
+    const later = at("2026-12-06T13:00:00.000Z")
+    const record = (overrides: Partial<ConstructorParameters<typeof IssuerRecord>[0]> = {}) =>
+      new IssuerRecord({
+        kind: "AuthorizationCode",
+        id: randomId("code"),
+        payload: { accountId: "a", scope: "openid", nested: { list: [1, "two", null], flag: true }, text: "ünï ✓" },
+        expiresAt: at("2026-12-06T12:30:00.000Z"),
+        ...overrides
+      })
+
+    it.effect("stores, replaces and finds records with their JSON payload intact, until they expire", () =>
+      Effect.gen(function*() {
+        const store = yield* IssuerStateStore
+        const code = record({ grantId: "g1", uid: randomId("uid") })
+        yield* store.put(code)
+        const back = yield* store.get(code.kind, code.id, now)
+        assert.deepStrictEqual(back?.payload, code.payload)
+        assert.strictEqual(back?.grantId, "g1")
+        assert.strictEqual(back?.expiresAt?.toISOString(), "2026-12-06T12:30:00.000Z")
+        assert.strictEqual((yield* store.findByUid(code.kind, code.uid!, now))?.id, code.id)
+        assert.isUndefined(yield* store.get("Session", code.id, now), "kinds are separate")
+        assert.isUndefined(yield* store.get(code.kind, code.id, later), "an expired record is gone")
+        yield* store.put(new IssuerRecord({ ...code, payload: { replaced: true }, expiresAt: undefined }))
+        assert.deepStrictEqual((yield* store.get(code.kind, code.id, later))?.payload, { replaced: true })
+        const device = record({ kind: "DeviceCode", userCode: randomId("uc") })
+        yield* store.put(device)
+        assert.strictEqual((yield* store.findByUserCode("DeviceCode", device.userCode!, now))?.id, device.id)
+        assert.isUndefined(yield* store.findByUserCode("DeviceCode", device.userCode!, later))
+      }))
+
+    it.effect("consumes a record once, keeping it readable", () =>
+      Effect.gen(function*() {
+        const store = yield* IssuerStateStore
+        const code = record()
+        yield* store.put(code)
+        const results = yield* Effect.forEach([1, 2, 3], () => store.consume(code.kind, code.id, now), { concurrency: 3 })
+        assert.deepStrictEqual(results.filter(Boolean).length, 1)
+        assert.strictEqual((yield* store.get(code.kind, code.id, now))?.consumedAt?.toISOString(), now.toISOString())
+        assert.isFalse(yield* store.consume(code.kind, randomId("code"), now))
+      }))
+
+    it.effect("deletes one record, every record of a grant, and expired records", () =>
+      Effect.gen(function*() {
+        const store = yield* IssuerStateStore
+        const grant = randomId("grant")
+        const tokens = [record({ kind: "RefreshToken", grantId: grant }), record({ kind: "AccessToken", grantId: grant }), record({ kind: "AuthorizationCode", grantId: grant })]
+        const other = record({ kind: "RefreshToken", grantId: randomId("grant") })
+        const single = record()
+        const stale = record({ expiresAt: at("2020-01-01T00:00:00.000Z") })
+        for (const r of [...tokens, other, single, stale]) yield* store.put(r)
+        assert.strictEqual(yield* store.deleteGrant(grant), 3)
+        for (const r of tokens) assert.isUndefined(yield* store.get(r.kind, r.id, now))
+        assert.isDefined(yield* store.get(other.kind, other.id, now))
+        yield* store.delete(single.kind, single.id)
+        assert.isUndefined(yield* store.get(single.kind, single.id, now))
+        assert.isAtLeast(yield* store.deleteExpired(at("2021-01-01T00:00:00.000Z")), 1)
+        assert.isDefined(yield* store.get(other.kind, other.id, now))
+      }))
+  })
+}
+
+/** The `IssuerStateStore` kit. */
+export const issuerStateSuite = <E>(name: string, storeLayer: Layer.Layer<IssuerStateStore, E>): void => {
+  describe(`IssuerStateStore conformance: ${name}`, () => {
+    layer(storeLayer, timeout)(issuerStateCases)
+  })
+}
+
+/** Every identity repository kit, for a layer providing all six repositories. */
 export const suite = <E>(
   name: string,
-  repositories: Layer.Layer<SessionStore | PendingSignInStore | PlatformTokenStore | UserDirectory | LocalAccountStore, E>
+  repositories: Layer.Layer<SessionStore | PendingSignInStore | PlatformTokenStore | UserDirectory | LocalAccountStore | IssuerStateStore, E>
 ): void => {
   describe(`identity repositories conformance: ${name}`, () => {
     layer(repositories, timeout)((it) => {
@@ -500,6 +572,7 @@ export const suite = <E>(
       platformTokenCases(it)
       userDirectoryCases(it)
       localAccountCases(it)
+      issuerStateCases(it)
     })
   })
 }
