@@ -445,7 +445,9 @@ export class KubeBackend {
         }
       })
     }
+    let generation = 0
     const start = async (): Promise<void> => {
+      const current = generation
       const { workloads, resourceVersion } = await this.snapshot()
       const seen = new Set<string>()
       for (const workload of workloads) {
@@ -459,9 +461,16 @@ export class KubeBackend {
         }
       }
       const restart = (error: unknown) => {
-        if (stopped) return
+        // Both watches end together; only the first ending restarts them.
+        if (stopped || current !== generation) return
+        generation++
         for (const stop of stops.splice(0)) stop()
-        setTimeout(() => void start().catch(onError), error === null || error === undefined ? 0 : 1000).unref()
+        const again = () =>
+          void start().catch((cause: unknown) => {
+            onError(cause)
+            if (!stopped) setTimeout(again, 2000).unref()
+          })
+        setTimeout(again, error === null || error === undefined ? 0 : 1000).unref()
       }
       const onEvent = (deleted: (type: string) => boolean) => (type: string, object: KubeObject) => {
         if (type === "BOOKMARK") return

@@ -1,8 +1,8 @@
-import { Scheduler, SchedulerPolicy, WorkloadSpec } from "@aquifer/scheduler"
+import { Scheduler, SchedulerPolicy, type WorkloadEvent, WorkloadSpec } from "@aquifer/scheduler"
 import { eventually, fixtureSpec, kitPolicy, suite, uniqueName } from "@aquifer/scheduler/testing"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { KubeConfig } from "@kubernetes/client-node"
-import { Effect, Layer, Redacted, Stream } from "effect"
+import { Effect, Fiber, Layer, Queue, Redacted, Stream } from "effect"
 import { execFile, execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -193,6 +193,38 @@ describe.skipIf(realCluster)("scheduler-kubernetes against an API-server test do
         assert.strictEqual(status.reason, "CrashLoopBackOff")
         assert.strictEqual(status.restarts, 1)
         assert.strictEqual(status.lastExit?.code, 137)
+        yield* scheduler.remove(name)
+      })), 60_000)
+
+  it.live("watch resumes after the API server ends the watch connection", () =>
+    withScheduler((scheduler) =>
+      Effect.gen(function*() {
+        const name = uniqueName("k8s-rewatch")
+        const run = uniqueName("rewatch")
+        yield* scheduler.deploy(fixtureSpec(capabilities, name, { labels: { run } }))
+        const events = yield* Queue.unbounded<WorkloadEvent>()
+        const fiber = yield* scheduler.watch({ run }).pipe(Stream.runForEach((e) => Queue.offer(events, e)), Effect.forkChild)
+        const next = (ok: (e: WorkloadEvent) => boolean) =>
+          Effect.gen(function*() {
+            while (true) {
+              const event = yield* Queue.take(events).pipe(Effect.timeoutOrElse({ duration: 15_000, orElse: () => Effect.die(new Error("no event")) }))
+              if (ok(event)) return event
+            }
+          })
+        yield* next((e) => e.type === "added" && e.name === name)
+        yield* eventually(Effect.sync(() => double.openWatches), (open) => open >= 2, "the watches to open", 15_000)
+        const watchesBefore = double.requests.filter((r) => r.query.get("watch") === "true").length
+        assert.isAtLeast(double.dropWatches(), 2)
+        yield* eventually(
+          Effect.sync(() => double.requests.filter((r) => r.query.get("watch") === "true").length),
+          (count) => count >= watchesBefore + 2,
+          "the watches to be re-established",
+          15_000
+        )
+        yield* scheduler.deploy(fixtureSpec(capabilities, name, { labels: { run }, env: { GREETING: "after-drop" } }))
+        const modified = yield* next((e) => e.type === "modified" && e.workload?.spec.env?.GREETING === "after-drop")
+        assert.strictEqual(modified.name, name)
+        yield* Fiber.interrupt(fiber)
         yield* scheduler.remove(name)
       })), 60_000)
 

@@ -9,7 +9,8 @@
  * - limits for cpu and memory are present when the policy requires them, and no request
  *   exceeds its limit; quantities are well-formed Kubernetes quantities;
  * - labels are valid Kubernetes label keys/values and avoid the reserved prefixes
- *   (`aquifer.dev/`, `app.kubernetes.io/`, `helm.sh/`, `kubernetes.io/`, `k8s.io/`);
+ *   (`aquifer.dev/`, `app.kubernetes.io/`, `helm.sh/`, `kubernetes.io/`, `k8s.io/`) and Helm's
+ *   record labels (`name`, `owner`, `status`, `version`, `createdAt`, `modifiedAt`);
  * - environment names are POSIX-portable, and `PORT`, `HOST` and `AQUIFER_*` are reserved;
  * - secret refs deliver to exactly one of `env` / `file`; files are relative paths without `..`;
  * - volume names are DNS labels, unique; mount paths absolute.
@@ -40,6 +41,8 @@ export class SchedulerPolicy extends Schema.Class<SchedulerPolicy>("SchedulerPol
 }
 
 const reservedLabelPrefixes = ["aquifer.dev/", "app.kubernetes.io/", "helm.sh/", "kubernetes.io/", "k8s.io/"]
+// Helm's own labels on its release records, where a workload's labels are kept too.
+const reservedLabelKeys = new Set(["name", "owner", "status", "version", "createdAt", "modifiedAt"])
 const labelName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -87,6 +90,9 @@ const checkLabels = (labels: Readonly<Record<string, string>>) => {
     }
     if (reservedLabelPrefixes.some((reserved) => key.startsWith(reserved) || `${prefix}/`.endsWith(`.${reserved}`))) {
       return fail(`label key ${JSON.stringify(key)} uses a prefix reserved for the platform`, `labels.${key}`)
+    }
+    if (reservedLabelKeys.has(key)) {
+      return fail(`label key ${JSON.stringify(key)} is reserved (Helm uses it on release records)`, `labels.${key}`)
     }
     if (value !== "" && !labelName.test(value)) {
       return fail(`label value ${JSON.stringify(value)} of ${key} is not a valid label value`, `labels.${key}`)

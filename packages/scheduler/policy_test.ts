@@ -37,6 +37,7 @@ describe("validateWorkload", () => {
         ["labels.bad key", { labels: { "bad key": "x" } }],
         ["labels.team", { labels: { team: "-x" } }],
         ["labels.sub.kubernetes.io/x", { labels: { "sub.kubernetes.io/x": "y" } }],
+        ["labels.owner", { labels: { owner: "helm" } }],
         ["env.AQUIFER_HOME", { env: { AQUIFER_HOME: "/" } }],
         ["env.1A", { env: { "1A": "x" } }],
         ["secrets[0]", { secrets: [{ secret: "s", key: "k" }] }],

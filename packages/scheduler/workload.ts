@@ -169,7 +169,10 @@ export type Enforcement = typeof Enforcement.Type
 export const Workload = Schema.Struct({
   spec: WorkloadSpec,
   status: WorkloadStatus,
-  /** Increases by one each time the spec (or its secret material) changes. */
+  /**
+   * Increases by one with every change the backend records: a new spec or new secret material;
+   * on Kubernetes also suspend and resume, which are Helm revisions there.
+   */
   revision: Schema.Int,
   createdAt: Schema.String,
   updatedAt: Schema.String,

@@ -103,6 +103,7 @@ export class ApiServerDouble {
   private readonly objects = new Map<string, Obj>()
   private readonly events: Array<WatchEvent> = []
   private readonly watchers = new Set<(event: WatchEvent) => void>()
+  private readonly watchResponses = new Set<ServerResponse>()
   private readonly faults: Array<{ method: string; pathIncludes: string; code: number; remaining: number }> = []
   private readonly timers = new Set<NodeJS.Timeout>()
   private revision = 1000
@@ -126,6 +127,18 @@ export class ApiServerDouble {
   /** The next `times` requests with this method whose path contains `pathIncludes` fail with `code`. */
   failNext(method: string, pathIncludes: string, code: number, times = 1): void {
     this.faults.push({ method, pathIncludes, code, remaining: times })
+  }
+
+  /** How many watch connections are open now. */
+  get openWatches(): number {
+    return this.watchResponses.size
+  }
+
+  /** Ends every open watch, as an API server does when its watch timeout expires. */
+  dropWatches(): number {
+    const count = this.watchResponses.size
+    for (const response of this.watchResponses) response.end()
+    return count
   }
 
   /** Writes since `mark` (`requests.length` taken earlier). */
@@ -449,7 +462,11 @@ export class ApiServerDouble {
       response.write(`${JSON.stringify({ type: "BOOKMARK", object: { kind: kind.kind, apiVersion: kind.group === "" ? kind.version : `${kind.group}/${kind.version}`, metadata: { resourceVersion: String(this.revision) } } })}\n`)
     }
     this.watchers.add(write)
-    response.on("close", () => this.watchers.delete(write))
+    this.watchResponses.add(response)
+    response.on("close", () => {
+      this.watchers.delete(write)
+      this.watchResponses.delete(response)
+    })
   }
 
   private discovery(path: string): Obj | undefined {
