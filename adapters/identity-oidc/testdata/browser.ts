@@ -45,6 +45,7 @@ export class Browser {
 
   /**
    * Follows redirects and submits the forms `fill` answers for, until a redirect to `stopAt`.
+   * Pages with a form are filled whatever their status (a 400 page re-asking is normal).
    * `fill` gets the form's field names and the page, and returns the values to post (hidden
    * inputs are kept unless overridden); returning undefined stops with an error.
    */
@@ -68,7 +69,7 @@ export class Browser {
       }
       const page = await response.text()
       const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(page)
-      if (response.status !== 200 || form === null) throw new Error(`stuck at ${current}: HTTP ${response.status} ${page.slice(0, 300)}`)
+      if (response.status >= 500 || form === null) throw new Error(`stuck at ${current}: HTTP ${response.status} ${page.slice(0, 300)}`)
       const inputs = [...form[2]!.matchAll(/<input[^>]*>/gi)].map((m) => m[0])
       const attr = (tag: string, name: string) => new RegExp(`${name}="([^"]*)"`, "i").exec(tag)?.[1]
       const fields = inputs.map((tag) => attr(tag, "name")).filter((n): n is string => n !== undefined)
