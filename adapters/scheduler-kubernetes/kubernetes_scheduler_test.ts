@@ -228,6 +228,18 @@ describe.skipIf(realCluster)("scheduler-kubernetes against an API-server test do
         yield* scheduler.remove(name)
       })), 60_000)
 
+  it.live("logs follow the pod's log stream until the server ends it", () =>
+    withScheduler((scheduler) =>
+      Effect.gen(function*() {
+        const name = uniqueName("k8s-follow")
+        yield* scheduler.deploy(fixtureSpec(capabilities, name))
+        yield* eventually(scheduler.status(name), (s) => s.ready, "ready", 20_000)
+        const lines = yield* Stream.runCollect(scheduler.logs(name, { follow: true }))
+        assert.deepStrictEqual(lines, ["listening on 8080"])
+        assert.isTrue(double.requests.some((r) => r.path.endsWith("/log") && r.query.get("follow") === "true"))
+        yield* scheduler.remove(name)
+      })), 30_000)
+
   it.live("refuses what a Deployment cannot do, and specs without an image", () =>
     withScheduler((scheduler) =>
       Effect.gen(function*() {

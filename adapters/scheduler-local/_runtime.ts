@@ -470,24 +470,31 @@ export class LocalRuntime {
     mkdirSync(this.runsDir(slot), { recursive: true, mode: 0o700 })
     this.pruneRuns(slot, runId)
     const cwd = slot.spec.workingDir ?? slot.dir
+    const startFailed = (message: string) => {
+      writeFileSync(this.logFile(slot, runId), `aquifer: could not start ${command}: ${message}\n`, { flag: "a", mode: 0o600 })
+      this.afterExit(slot, { id: runId, pid: 0, startedAt: new Date().toISOString() }, { reason: "StartError", message, at: new Date().toISOString() }, false)
+    }
+    if (!existsSync(cwd)) return startFailed(`the working directory ${cwd} does not exist`)
     let child: ChildProcess
     try {
       child = spawnRun({
         command,
         args: slot.spec.args ?? [],
-        cwd: existsSync(cwd) ? cwd : slot.dir,
+        cwd,
         env: this.environment(slot, runId),
         logFile: this.logFile(slot, runId),
         exitFile: this.exitFile(slot, runId)
       })
     } catch (error) {
-      writeFileSync(this.logFile(slot, runId), `aquifer: could not start ${command}: ${String(error)}\n`, { flag: "a" })
-      this.afterExit(slot, { id: runId, pid: 0, startedAt: new Date().toISOString() }, { reason: "StartError", message: String(error), at: new Date().toISOString() }, false)
-      return
+      return startFailed(error instanceof Error ? error.message : String(error))
     }
-    const run: RunRef = { id: runId, pid: child.pid ?? 0, startedAt: new Date().toISOString() }
+    if (child.pid === undefined) {
+      child.once("error", () => undefined)
+      return startFailed("the process could not be spawned")
+    }
+    const run: RunRef = { id: runId, pid: child.pid, startedAt: new Date().toISOString() }
     slot.child = child
-    slot.alive = child.pid !== undefined
+    slot.alive = true
     slot.ready = false
     slot.record.run = run
     this.save(slot)

@@ -216,6 +216,44 @@ describe("scheduler-local with real processes", () => {
         assert.isFalse(existsSync(volume))
       })), 90_000)
 
+  it.live("restart back-off doubles between crashes, and the status says why it waits", () =>
+    withScheduler(fast(newHome(), { backoffInitialMs: 150, backoffMaxMs: 5000 }), (scheduler) =>
+      Effect.gen(function*() {
+        const name = uniqueName("backoff")
+        yield* scheduler.deploy(WorkloadSpec.make({ ...fixtureSpec(capabilities, name), command: "/bin/sh", args: ["-c", "exit 3"] }))
+        const restartedAt: Array<number> = []
+        let sawBackOff = false
+        while (restartedAt.length < 4) {
+          const status = yield* scheduler.status(name)
+          if (status.reason === "CrashLoopBackOff") {
+            sawBackOff = true
+            assert.include(status.message, "exited with code 3")
+            assert.strictEqual(status.phase, "failed")
+          }
+          if (status.restarts > restartedAt.length) restartedAt.push(Date.now())
+          yield* Effect.sleep("10 millis")
+        }
+        assert.isTrue(sawBackOff)
+        const gaps = restartedAt.slice(1).map((at, i) => at - restartedAt[i]!)
+        // 300, 600, 1200 ms of back-off (after the first 150), plus the time each run takes
+        assert.isAbove(gaps[2]! - gaps[0]!, 600, JSON.stringify(gaps))
+        assert.isAbove(gaps[2]!, 1150, JSON.stringify(gaps))
+        yield* scheduler.remove(name)
+      })), 60_000)
+
+  it.live("a missing working directory fails the run with a clear reason instead of running elsewhere", () =>
+    withScheduler(fast(newHome()), (scheduler) =>
+      Effect.gen(function*() {
+        const name = uniqueName("nocwd")
+        yield* scheduler.deploy(WorkloadSpec.make({ ...fixtureSpec(capabilities, name), workingDir: "/nonexistent/aquifer", restartPolicy: "never" }))
+        const status = yield* eventually(scheduler.status(name), (s) => s.phase === "failed", "the failed run", 10_000)
+        assert.strictEqual(status.reason, "StartError")
+        assert.include(status.message, "/nonexistent/aquifer")
+        const lines = yield* Stream.runCollect(scheduler.logs(name))
+        assert.isTrue(lines.some((line) => line.includes("does not exist")), JSON.stringify(lines))
+        yield* scheduler.remove(name)
+      })), 30_000)
+
   it.live("refuses an image-only spec: this scheduler runs commands", () =>
     withScheduler(fast(newHome()), (scheduler) =>
       Effect.gen(function*() {
