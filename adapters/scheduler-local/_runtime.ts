@@ -141,7 +141,7 @@ export class LocalRuntime {
         rmSync(join(this.root, entry.name), { recursive: true, force: true })
       }
     }
-    const adopted = new Set<number>()
+    const adopted = new Set<string>()
     for (const [name, record] of records) {
       const slot: Slot = {
         name,
@@ -153,13 +153,14 @@ export class LocalRuntime {
       }
       this.slots.set(name, slot)
       const run = record.run
+      const ofRun = run === undefined ? [] : marked.filter((p) => p.name === name && p.runId === run.id)
       const live = run === undefined
         ? undefined
         : hasProc
-        ? marked.find((p) => p.name === name && p.runId === run.id)?.pgrp
+        ? ofRun.some((p) => p.pgrp === run.pid) ? run.pid : ofRun[0]?.pgrp
         : groupAlive(run.pid) ? run.pid : undefined
       if (run !== undefined && live !== undefined && !record.suspended) {
-        adopted.add(live)
+        adopted.add(`${name}/${run.id}`)
         slot.alive = true
         run.pid = live
         this.watchAdopted(slot, run)
@@ -175,9 +176,8 @@ export class LocalRuntime {
         await this.startRun(slot)
       }
     }
-    for (const orphan of marked) {
-      if (!adopted.has(orphan.pgrp)) await stopGroup(orphan.pgrp, this.options.stopGraceMs)
-    }
+    const orphanGroups = new Set(marked.filter((p) => !adopted.has(`${p.name}/${p.runId}`)).map((p) => p.pgrp))
+    for (const group of orphanGroups) await stopGroup(group, this.options.stopGraceMs)
     this.housekeeping = setInterval(() => this.tick(), 1000)
     this.housekeeping.unref()
   }
@@ -575,6 +575,9 @@ export class LocalRuntime {
     slot.stoppingRun = run.id
     try {
       await stopGroup(run.pid, this.options.stopGraceMs)
+      // Processes of the run that made process groups of their own are stopped too.
+      const escaped = new Set(markedProcesses(this.options.home).filter((p) => p.name === slot.name && p.runId === run.id).map((p) => p.pgrp))
+      for (const group of escaped) await stopGroup(group, this.options.stopGraceMs)
     } finally {
       slot.stoppingRun = undefined
     }

@@ -160,6 +160,19 @@ describe("scheduler-local with real processes", () => {
         assert.isTrue(yield* Effect.promise(() => portFree(endpoint.port)))
       })), 60_000)
 
+  it.live.skipIf(process.platform !== "linux")("remove also stops processes of the run that left its process group", () =>
+    withScheduler(fast(newHome()), (scheduler) =>
+      Effect.gen(function*() {
+        const name = uniqueName("escaper")
+        yield* scheduler.deploy(WorkloadSpec.make({ ...fixtureSpec(capabilities, name), ...node("escaper.mjs"), readinessPath: "/" }))
+        yield* running(scheduler, name)
+        const endpoint = yield* scheduler.endpoint(name)
+        const daemon = Number(yield* Effect.promise(async () => (await fetch(endpoint.url)).text()))
+        assert.isTrue(alive(daemon))
+        yield* scheduler.remove(name)
+        assert.isFalse(alive(daemon), "a daemon of the run outlived remove")
+      })), 60_000)
+
   it.live("a workload over its memory limit is killed and reported as OOMKilled", () =>
     withScheduler(fast(newHome()), (scheduler) =>
       Effect.gen(function*() {
