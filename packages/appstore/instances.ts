@@ -92,11 +92,11 @@ export const instanceOf = (workload: Workload, visibility?: Visibility): Instanc
     owner: workload.spec.owner,
     visibility: visibility ?? (labelled === "ALL_USERS" || labelled === "PUBLIC" ? labelled : "PRIVATE"),
     lifecycle: l[labels.lifecycle] ?? "ON_DEMAND",
-    timeoutSeconds: Number(l[labels.timeout] ?? "-1") || -1,
+    timeoutSeconds: /^\d+$/.test(l[labels.timeout] ?? "") ? Number(l[labels.timeout]) : -1,
     phase: workload.status.phase,
     ready: workload.status.ready,
     reason: workload.status.reason,
-    message: workload.status.message ?? (workload.status.lastExit === undefined ? undefined : exitMessage(workload.status.lastExit.code)),
+    message: (workload.status.lastExit === undefined ? undefined : exitMessage(workload.status.lastExit.code)) ?? workload.status.message,
     restarts: workload.status.restarts,
     path: instancePath(id),
     createdAt: workload.createdAt,
@@ -282,7 +282,7 @@ export const launch = Effect.fnUntraced(function*(caller: Caller, input: LaunchI
       [labels.version]: version.id,
       [labels.visibility]: visibility,
       [labels.lifecycle]: manifest.instanceLifecycle,
-      [labels.timeout]: String(manifest.instanceTimeoutMs < 0 ? -1 : Math.round(manifest.instanceTimeoutMs / 1000))
+      [labels.timeout]: manifest.instanceTimeoutMs < 0 ? "never" : String(Math.round(manifest.instanceTimeoutMs / 1000))
     },
     command: runnable.command,
     args: runnable.args === undefined ? undefined : [...runnable.args],
