@@ -1,0 +1,208 @@
+// Multipart uploads and presigned URLs through the AWS SDK with its defaults.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3ServiceException,
+  UploadPartCommand,
+  UploadPartCopyCommand
+} from "@aws-sdk/client-s3"
+import { Upload } from "@aws-sdk/lib-storage"
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
+import { createHash } from "node:crypto"
+import { Readable } from "node:stream"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { bytesOf, type Credentials, principalOf, startTestDrive, type TestDrive } from "./_test_support.ts"
+
+let drive: TestDrive
+let alice: Credentials
+let bob: Credentials
+const bucket = "alice-multipart"
+const MiB = 1024 * 1024
+
+beforeAll(async () => {
+  drive = await startTestDrive()
+  alice = await drive.keyFor(principalOf("alice"))
+  bob = await drive.keyFor(principalOf("bob"))
+  await drive.client(alice).send(new CreateBucketCommand({ Bucket: bucket }))
+})
+afterAll(async () => {
+  await drive?.stop()
+})
+
+const failure = async (promise: Promise<unknown>): Promise<S3ServiceException> => {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof S3ServiceException) return error
+    throw error
+  }
+  throw new Error("expected the request to fail")
+}
+
+const digest = async (body: AsyncIterable<Uint8Array>) => {
+  const hash = createHash("sha256")
+  let size = 0
+  for await (const chunk of body) {
+    hash.update(chunk)
+    size += chunk.byteLength
+  }
+  return { sha256: hash.digest("hex"), size }
+}
+
+describe("multipart", () => {
+  it("uploads a 100 MiB object in parts, lists them, completes it and reads it back whole", async () => {
+    const s3 = drive.client(alice)
+    const partSize = 8 * MiB
+    const total = 100 * MiB
+    const data = bytesOf(total, 99)
+    const key = "big/hundred.bin"
+    const started = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: "application/x-big", Metadata: { kind: "big" } }))
+    const uploadId = started.UploadId!
+    const listedUploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
+    assert.deepStrictEqual(listedUploads.Uploads?.map((u) => [u.Key, u.UploadId]), [[key, uploadId]])
+    const parts: Array<{ PartNumber: number; ETag: string }> = []
+    for (let offset = 0, number = 1; offset < total; offset += partSize, number++) {
+      const slice = data.subarray(offset, Math.min(offset + partSize, total))
+      const body = number % 2 === 0 ? Readable.from([slice]) : slice
+      const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: body, ContentLength: slice.length }))
+      parts.push({ PartNumber: number, ETag: part.ETag! })
+    }
+    const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MaxParts: 5 }))
+    assert.deepStrictEqual(listed.Parts?.map((p) => p.PartNumber), [1, 2, 3, 4, 5])
+    assert.isTrue(listed.IsTruncated)
+    const rest = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: listed.NextPartNumberMarker }))
+    assert.strictEqual(rest.Parts?.length, parts.length - 5)
+    assert.strictEqual(rest.Parts?.at(-1)?.Size, total - (parts.length - 1) * partSize)
+
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))
+    assert.match(done.ETag ?? "", /^".+"$/)
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+    assert.strictEqual(head.ContentLength, total)
+    assert.strictEqual(head.ContentType, "application/x-big")
+    assert.deepStrictEqual(head.Metadata, { kind: "big" })
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    const read = await digest(got.Body as AsyncIterable<Uint8Array>)
+    assert.strictEqual(read.size, total)
+    assert.strictEqual(read.sha256, createHash("sha256").update(data).digest("hex"))
+    assert.deepStrictEqual((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [], [])
+  })
+
+  it("uploads with lib-storage's Upload (parallel parts from a stream)", async () => {
+    const s3 = drive.client(alice)
+    const data = bytesOf(23 * MiB + 5, 3)
+    await new Upload({ client: s3, params: { Bucket: bucket, Key: "lib/upload.bin", Body: Readable.from([data]) }, partSize: 5 * MiB, queueSize: 2 }).done()
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "lib/upload.bin" }))
+    assert.isTrue(Buffer.from(await got.Body!.transformToByteArray()).equals(data))
+  })
+
+  it("copies parts from ranges of other objects", async () => {
+    const s3 = drive.client(alice)
+    const source = bytesOf(6 * MiB, 11)
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "copy/source.bin", Body: source }))
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "copy/target.bin" }))
+    const first = await s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: "copy/target.bin", UploadId, PartNumber: 1, CopySource: `${bucket}/copy/source.bin` }))
+    const second = await s3.send(new UploadPartCopyCommand({
+      Bucket: bucket,
+      Key: "copy/target.bin",
+      UploadId,
+      PartNumber: 2,
+      CopySource: `${bucket}/copy/source.bin`,
+      CopySourceRange: "bytes=100-199"
+    }))
+    await s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: "copy/target.bin",
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: first.CopyPartResult!.ETag! }, { PartNumber: 2, ETag: second.CopyPartResult!.ETag! }] }
+    }))
+    const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "copy/target.bin" }))).Body!.transformToByteArray())
+    assert.isTrue(got.equals(Buffer.concat([source, source.subarray(100, 200)])))
+  })
+
+  it("refuses bad part numbers, small parts, wrong ETags, another user's upload, and anything after an abort", async () => {
+    const s3 = drive.client(alice)
+    const key = "bad/upload.bin"
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
+    for (const PartNumber of [0, 10001]) {
+      const error = await failure(s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body: "x" })))
+      assert.strictEqual(error.name, "InvalidArgument", `part ${PartNumber}`)
+    }
+    const small = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: "tiny" }))
+    const last = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 2, Body: "end" }))
+    const tooSmall = await failure(s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: small.ETag }, { PartNumber: 2, ETag: last.ETag }] }
+    })))
+    assert.strictEqual(tooSmall.name, "EntityTooSmall")
+    const wrongEtag = await failure(s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: "\"0123456789abcdef0123456789abcdef\"" }] }
+    })))
+    assert.strictEqual(wrongEtag.name, "InvalidPart")
+    const outOfOrder = await failure(s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 2, ETag: last.ETag }, { PartNumber: 1, ETag: small.ETag }] }
+    })))
+    assert.strictEqual(outOfOrder.name, "InvalidPartOrder")
+
+    const bobs = drive.client(bob)
+    const foreign = await failure(bobs.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 3, Body: "bob" })))
+    assert.strictEqual(foreign.name, "AccessDenied")
+    const bobHome = (await bobs.send(new (await import("@aws-sdk/client-s3")).ListBucketsCommand({}))).Buckets![0]!.Name!
+    const elsewhere = await failure(bobs.send(new UploadPartCommand({ Bucket: bobHome, Key: key, UploadId, PartNumber: 3, Body: "bob" })))
+    assert.strictEqual(elsewhere.name, "NoSuchUpload")
+    const otherKey = await failure(s3.send(new UploadPartCommand({ Bucket: bucket, Key: "other-key", UploadId, PartNumber: 3, Body: "x" })))
+    assert.strictEqual(otherKey.name, "NoSuchUpload")
+
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }))
+    const afterAbort = await failure(s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 2, ETag: last.ETag }] }
+    })))
+    assert.strictEqual(afterAbort.name, "NoSuchUpload")
+    assert.strictEqual((await failure(s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId })))).name, "NoSuchUpload")
+    assert.strictEqual((await failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).name, "NotFound")
+  })
+})
+
+describe("presigned URLs", () => {
+  it("downloads and uploads with presigned GET and PUT URLs, and refuses them when tampered with", async () => {
+    const s3 = drive.client(alice)
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "shared/report.txt", Body: "quarterly numbers" }))
+    const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: "shared/report.txt" }), { expiresIn: 300 })
+    const got = await fetch(getUrl)
+    assert.strictEqual(got.status, 200)
+    assert.strictEqual(await got.text(), "quarterly numbers")
+
+    const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: "shared/upload.bin", ContentType: "application/octet-stream" }), { expiresIn: 300 })
+    const payload = bytesOf(2 * MiB + 3, 5)
+    const put = await fetch(putUrl, { method: "PUT", body: new Uint8Array(payload), headers: { "content-type": "application/octet-stream" } })
+    assert.strictEqual(put.status, 200, await put.text())
+    const back = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "shared/upload.bin" }))).Body!.transformToByteArray())
+    assert.isTrue(back.equals(payload))
+
+    const otherKey = getUrl.replace("report.txt", "upload.bin")
+    const tampered = await fetch(otherKey)
+    assert.strictEqual(tampered.status, 403)
+    assert.include(await tampered.text(), "<Code>SignatureDoesNotMatch</Code>")
+    const asPut = await fetch(getUrl, { method: "PUT", body: "overwrite" })
+    assert.strictEqual(asPut.status, 403)
+    await asPut.text()
+    assert.strictEqual(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "shared/report.txt" }))).Body!.transformToString(), "quarterly numbers")
+  })
+})
