@@ -51,7 +51,7 @@ export interface EmbeddedIssuerOptions {
   readonly refreshTokenTtlSeconds?: number | undefined
   /** The first administrator, created when there is no account yet. */
   readonly admin?: { readonly username?: string | undefined; readonly password?: Redacted.Redacted<string> | undefined } | undefined
-  /** Where the one-time password of the first administrator is shown (default: stdout). */
+  /** Where the one-time password of the first administrator is shown (default: one warning log line). */
   readonly announce?: ((text: string) => void) | undefined
   /** Failed sign-ins of one username before it is locked for a while (doubling each time). */
   readonly maxFailedSignIns?: number | undefined
@@ -128,11 +128,9 @@ const ensureFirstAdmin = Effect.fnUntraced(function*(options: EmbeddedIssuerOpti
     updatedAt: at
   })).pipe(Effect.as(true), Effect.catchTag("AlreadyExists", () => Effect.succeed(false)))
   if (created && given === undefined) {
-    const announce = options.announce ?? ((text: string) => void process.stdout.write(text))
-    announce(
-      `\n  Aquifer first run: sign in as "${username}" with the one-time password\n\n      ${password}\n\n` +
-        `  It is shown only this once; you will choose your own password at first sign-in.\n\n`
-    )
+    const text = `Aquifer first run: sign in as "${username}" with the one-time password ${password} ` +
+      `(shown only this once; you will choose your own password at first sign-in)`
+    yield* options.announce === undefined ? Effect.logWarning(text) : Effect.sync(() => options.announce!(text))
   }
 })
 
@@ -182,6 +180,7 @@ export const make = Effect.fnUntraced(function*(options: EmbeddedIssuerOptions) 
     scopes: ["openid", "offline_access", "profile", "email", "api"],
     pkce: { required: () => true },
     ttl: {
+      AccessToken: options.accessTokenTtlSeconds ?? 300,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 600,
@@ -276,10 +275,12 @@ export const make = Effect.fnUntraced(function*(options: EmbeddedIssuerOptions) 
     provider = created
     yield* Effect.logInfo(`embedded OIDC issuer ready at ${issuer}`)
   }).pipe(
-    Effect.tapError((error) =>
-      Effect.sync(() => {
-        notReadyReason = `the sign-in service is not ready: ${error.message}`
-      }).pipe(Effect.andThen(Effect.logWarning(notReadyReason)))),
+    Effect.tapError((error) => {
+      const reason = `the sign-in service is not ready: ${error.message}`
+      if (reason === notReadyReason) return Effect.void
+      notReadyReason = reason
+      return Effect.logWarning(reason)
+    }),
     Effect.retry(Schedule.spaced("1 second"))
   )
   yield* Effect.forkScoped(initialise)

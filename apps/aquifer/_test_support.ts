@@ -8,7 +8,9 @@ import type { Env } from "./app.ts"
 import type { Runner } from "./http_effect.ts"
 import type { Platform } from "./platform.ts"
 import type { ServerConfig } from "./config.ts"
+import { identityTestLayer } from "./identity/testing.ts"
 import { makeLog } from "./logging.ts"
+import { freePort } from "../../scripts/testing/ports.ts"
 import { type RunningServer, startServer } from "./server.ts"
 
 export const captureLog = () => {
@@ -40,10 +42,12 @@ export const startTestServer = async (
   options: { extend?: (app: Hono<Env>, runner: Runner<Platform>) => void; config?: Partial<ServerConfig> } = {}
 ): Promise<RunningServer & { logs: ReturnType<typeof captureLog> }> => {
   const logs = captureLog()
+  // A known port, so the embedded issuer knows the origin browsers will use.
+  const port = options.config?.port || await freePort()
   const server = await startServer({
-    config: testConfig(options.config),
+    config: testConfig({ ...options.config, port }),
     log: logs.log,
-    layer: layerAuditLog.pipe(Layer.provideMerge(databaseLayer({}))),
+    layer: Layer.mergeAll(layerAuditLog, identityTestLayer(port)).pipe(Layer.provideMerge(databaseLayer({}))),
     extend: options.extend
   })
   return { ...server, logs }

@@ -10,7 +10,8 @@ export const problemTable: { readonly [tag: string]: ProblemMapping } = {
   RouteNotFound: { slug: "route-not-found", title: "No such route", status: 404 },
   MethodNotAllowed: { slug: "method-not-allowed", title: "Method not allowed", status: 405 },
   PayloadTooLarge: { slug: "payload-too-large", title: "Payload too large", status: 413 },
-  NotReady: { slug: "not-ready", title: "Not ready", status: 503 }
+  NotReady: { slug: "not-ready", title: "Not ready", status: 503 },
+  SignInFailed: { slug: "sign-in-failed", title: "Sign-in failed", status: 400 }
 }
 
 export const problemOf = (error: { readonly _tag: string; readonly message?: string }): Problem =>

@@ -1,8 +1,8 @@
 // The same minimal browser as adapters/identity-oidc/testdata (adapters do not import each other).
 /**
  * A minimal browser for driving sign-in pages in tests: a cookie jar (name, path), manual
- * redirects, and HTML forms filled by the caller. It stops at the first redirect to `stopAt`
- * and returns that URL (the relying party's callback), without requesting it.
+ * redirects, and HTML forms filled by the caller. It stops at the first redirect to `stopAt` (a
+ * URL prefix, or a test) and returns that URL, without requesting it.
  */
 export interface Cookie {
   readonly name: string
@@ -52,7 +52,7 @@ export class Browser {
    */
   async drive(
     start: string,
-    stopAt: string,
+    stopAt: string | ((url: string) => boolean),
     fill: (fields: ReadonlyArray<string>, page: string) => Record<string, string> | undefined,
     maxSteps = 20
   ): Promise<string> {
@@ -63,7 +63,7 @@ export class Browser {
       if (response.status >= 300 && response.status < 400 && location !== null) {
         const next = new URL(location, current).toString()
         await response.body?.cancel()
-        if (next.startsWith(stopAt)) return next
+        if (typeof stopAt === "string" ? next.startsWith(stopAt) : stopAt(next)) return next
         current = next
         response = await this.request(next)
         continue
