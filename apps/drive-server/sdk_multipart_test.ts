@@ -6,6 +6,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
@@ -161,7 +162,7 @@ describe("multipart", () => {
     const bobs = drive.client(bob)
     const foreign = await failure(bobs.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 3, Body: "bob" })))
     assert.strictEqual(foreign.name, "AccessDenied")
-    const bobHome = (await bobs.send(new (await import("@aws-sdk/client-s3")).ListBucketsCommand({}))).Buckets![0]!.Name!
+    const bobHome = (await bobs.send(new ListBucketsCommand({}))).Buckets![0]!.Name!
     const elsewhere = await failure(bobs.send(new UploadPartCommand({ Bucket: bobHome, Key: key, UploadId, PartNumber: 3, Body: "bob" })))
     assert.strictEqual(elsewhere.name, "NoSuchUpload")
     const otherKey = await failure(s3.send(new UploadPartCommand({ Bucket: bucket, Key: "other-key", UploadId, PartNumber: 3, Body: "x" })))

@@ -1,0 +1,220 @@
+import { assert, describe, it, layer } from "@effect/vitest"
+import { layerMemory as blobMemory } from "@aquifer/blob"
+import { Principal, Unauthenticated } from "@aquifer/core"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import {
+  assumeRoleWithWebIdentity,
+  bucketNameProblem,
+  createAccessKey,
+  createBucket,
+  DriveCredentials,
+  ensureHomeBucket,
+  evaluatePreconditions,
+  getObject,
+  layerCredentials,
+  layerMemory,
+  layerSettings,
+  listAccessKeys,
+  listBuckets,
+  listObjects,
+  Member,
+  objectKeyProblem,
+  putObject,
+  Quota,
+  recountUsage,
+  resolveAccessKey,
+  revokeAccessKey,
+  setMembers,
+  setQuota,
+  defaultDriveSettings,
+  WebIdentityVerifier,
+  deleteObject,
+  deleteBucket,
+  BucketRepository,
+  AccessKeyRepository
+} from "./mod.ts"
+
+const person = (subject: string, roles: Array<"admin" | "full" | "visitor"> = ["full"], groups: Array<string> = []) => ({
+  principal: Principal.make({ issuer: "https://id.test", subject, name: `${subject} Example`, email: `${subject}@example.test`, groups, roles })
+})
+const alice = person("alice")
+const bob = person("bob", ["full"], ["analysts"])
+const carol = person("carol", ["visitor"])
+const admin = person("root", ["admin"])
+
+const verifier = Layer.succeed(WebIdentityVerifier, WebIdentityVerifier.of({
+  verify: (token) =>
+    token === "good-token"
+      ? Effect.succeed(alice.principal)
+      : Effect.fail(new Unauthenticated({ message: "bad token" }))
+}))
+
+const testLayer = Layer.mergeAll(
+  blobMemory,
+  layerMemory,
+  layerCredentials(crypto.getRandomValues(new Uint8Array(32))),
+  verifier,
+  layerSettings({ ...defaultDriveSettings, homeQuota: new Quota({ maxBytes: 100, maxObjects: 3 }), sts: { minDurationSeconds: 60, maxDurationSeconds: 3600, defaultDurationSeconds: 600 } })
+)
+
+const body = (text: string) => new Blob([text]).stream()
+const put = (caller: typeof alice, bucket: string, key: string, text: string) =>
+  putObject(caller, { bucket, key, body: body(text), contentLength: new TextEncoder().encode(text).length })
+const read = (caller: typeof alice, bucket: string, key: string) =>
+  Effect.flatMap(getObject(caller, { bucket, key }), (result) =>
+    result._tag === "Body" ? Effect.promise(() => new Response(result.body).text()) : Effect.die("not modified"))
+
+describe("names and keys", () => {
+  it("follows S3's bucket naming rules", () => {
+    for (const good of ["abc", "team-data", "a.b.c", "x".repeat(63), "1st-bucket"]) assert.isUndefined(bucketNameProblem(good), good)
+    for (const bad of ["ab", "x".repeat(64), "Team", "a_b", "-ab", "ab-", "a..b", "a.-b", "10.0.0.1", "xn--abc", "abc-s3alias", ""]) {
+      assert.isDefined(bucketNameProblem(bad), bad)
+    }
+  })
+
+  it("keeps object keys opaque or refuses them, never letting them leave the bucket's prefix", () => {
+    for (const good of ["a", "a/b/c.txt", "folder/", "a//b", "日本語/ファイル", "..hidden", "a/..b"]) assert.isUndefined(objectKeyProblem(good), good)
+    for (const bad of ["", "/abs", "../x", "a/../b", "a/./b", "..", "a\\b", "nul\u0000", "x".repeat(1002)]) {
+      assert.isDefined(objectKeyProblem(bad), JSON.stringify(bad))
+    }
+    assert.isTrue(objectKeyProblem("x".repeat(1002))!.tooLong)
+  })
+
+  it("evaluates conditional requests as RFC 9110 orders them", () => {
+    const info = { etag: "abc", lastModified: new Date("2026-01-01T00:00:10.500Z") }
+    assert.strictEqual(evaluatePreconditions(info, { ifMatch: "\"abc\"" }), "ok")
+    assert.strictEqual(evaluatePreconditions(info, { ifMatch: "\"x\", \"abc\"" }), "ok")
+    assert.strictEqual(evaluatePreconditions(info, { ifMatch: "\"x\"" }), "failed")
+    assert.strictEqual(evaluatePreconditions(info, { ifMatch: "*", ifUnmodifiedSince: new Date("2025-01-01") }), "ok")
+    assert.strictEqual(evaluatePreconditions(info, { ifUnmodifiedSince: new Date("2025-01-01") }), "failed")
+    assert.strictEqual(evaluatePreconditions(info, { ifNoneMatch: "W/\"abc\"" }), "not-modified")
+    assert.strictEqual(evaluatePreconditions(info, { ifNoneMatch: "\"x\"", ifModifiedSince: new Date("2027-01-01") }), "ok")
+    assert.strictEqual(evaluatePreconditions(info, { ifModifiedSince: new Date("2026-01-01T00:00:10Z") }), "not-modified")
+    assert.strictEqual(evaluatePreconditions(info, { ifModifiedSince: new Date("2026-01-01T00:00:09Z") }), "ok")
+  })
+})
+
+describe("use cases", () => {
+  layer(testLayer)((it) => {
+    it.effect("gives every non-visitor one home bucket with the home quota, created once even under a race", () =>
+      Effect.gen(function*() {
+        const homes = yield* Effect.forEach([1, 2, 3, 4], () => ensureHomeBucket(alice), { concurrency: 4 })
+        assert.strictEqual(new Set(homes.map((h) => h?.name)).size, 1)
+        assert.match(homes[0]!.name, /^alice-[0-9a-f]{8}$/)
+        assert.deepStrictEqual(homes[0]!.quota, new Quota({ maxBytes: 100, maxObjects: 3 }))
+        assert.isUndefined(yield* ensureHomeBucket(carol))
+        assert.deepStrictEqual((yield* listBuckets(carol)).map((b) => b.name), [])
+      }))
+
+    it.effect("enforces quotas on bytes and objects, frees space on delete, and refuses a write that would overflow", () =>
+      Effect.gen(function*() {
+        const home = (yield* ensureHomeBucket(alice))!.name
+        yield* put(alice, home, "a", "x".repeat(60))
+        const tooBig = yield* Effect.flip(put(alice, home, "b", "x".repeat(41)))
+        assert.strictEqual(tooBig._tag, "QuotaExceeded")
+        yield* put(alice, home, "a", "x".repeat(90))
+        yield* put(alice, home, "b", "x".repeat(10))
+        const third = yield* Effect.flip(put(alice, home, "c", "x".repeat(1)))
+        assert.strictEqual(third._tag, "QuotaExceeded")
+        yield* deleteObject(alice, { bucket: home, key: "a" })
+        yield* put(alice, home, "c", "x".repeat(80))
+        yield* put(alice, home, "d", "")
+        const fourth = yield* Effect.flip(put(alice, home, "e", ""))
+        assert.strictEqual(fourth._tag, "QuotaExceeded")
+        const listed = yield* listObjects(alice, { bucket: home, limit: 100 })
+        assert.deepStrictEqual(listed.items.map((i) => i.key), ["b", "c", "d"])
+        const bucket = yield* (yield* BucketRepository).get(home)
+        assert.deepStrictEqual([bucket!.usage.bytes, bucket!.usage.objects], [90, 3])
+        assert.deepStrictEqual(yield* recountUsage(alice, home), bucket!.usage)
+        const notAdmin = yield* Effect.flip(setQuota(alice, home, new Quota({})))
+        assert.strictEqual(notAdmin._tag, "Forbidden")
+        yield* setQuota(admin, home, new Quota({ maxBytes: 1000 }))
+        yield* put(alice, home, "e", "x".repeat(500))
+      }))
+
+    it.effect("shares buckets with read and read-write members, by user or group; only the owner manages them", () =>
+      Effect.gen(function*() {
+        yield* createBucket(alice, "alice-shared")
+        yield* put(alice, "alice-shared", "report.txt", "numbers")
+        const bobCannotRead = yield* Effect.flip(read(bob, "alice-shared", "report.txt"))
+        assert.strictEqual(bobCannotRead._tag, "Forbidden")
+        yield* setMembers(alice, "alice-shared", [new Member({ kind: "group", id: "analysts", access: "read" }), new Member({ kind: "user", id: carol.principal.key, access: "read-write" })])
+        assert.strictEqual(yield* read(bob, "alice-shared", "report.txt"), "numbers")
+        const bobCannotWrite = yield* Effect.flip(put(bob, "alice-shared", "x", "y"))
+        assert.strictEqual(bobCannotWrite._tag, "Forbidden")
+        yield* put(carol, "alice-shared", "from-carol.txt", "hi")
+        assert.include((yield* listBuckets(bob)).map((b): string => b.name), "alice-shared")
+        assert.include((yield* listBuckets(carol)).map((b): string => b.name), "alice-shared")
+        const bobCannotShare = yield* Effect.flip(setMembers(bob, "alice-shared", []))
+        assert.strictEqual(bobCannotShare._tag, "Forbidden")
+        const carolCannotDelete = yield* Effect.flip(deleteBucket(carol, "alice-shared"))
+        assert.strictEqual(carolCannotDelete._tag, "Forbidden")
+        const visitorCannotCreate = yield* Effect.flip(createBucket(carol, "carol-own"))
+        assert.strictEqual(visitorCannotCreate._tag, "Forbidden")
+        yield* setMembers(alice, "alice-shared", [])
+        assert.strictEqual((yield* Effect.flip(read(bob, "alice-shared", "report.txt")))._tag, "Forbidden")
+        assert.strictEqual(yield* read(admin, "alice-shared", "from-carol.txt"), "hi")
+      }))
+
+    it.effect("creates, resolves and revokes long-lived access keys; secrets are sealed and never listed", () =>
+      Effect.gen(function*() {
+        const created = yield* createAccessKey(bob, "laptop")
+        assert.match(created.id, /^AQK[A-Z2-7]{17}$/)
+        assert.strictEqual(created.secretAccessKey.length, 40)
+        const listed = yield* listAccessKeys(bob)
+        assert.deepStrictEqual(listed.map((k) => k.id), [created.id])
+        assert.notInclude(JSON.stringify(listed), created.secretAccessKey)
+        const resolved = yield* resolveAccessKey(created.id, undefined)
+        assert.strictEqual(resolved.secretAccessKey, created.secretAccessKey)
+        assert.strictEqual(resolved.principal.key, bob.principal.key)
+        const stored = yield* (yield* AccessKeyRepository).get(created.id)
+        assert.notInclude(JSON.stringify(stored), created.secretAccessKey)
+        assert.strictEqual((yield* Effect.flip(revokeAccessKey(alice, created.id)))._tag, "NotFound")
+        yield* revokeAccessKey(bob, created.id)
+        assert.strictEqual((yield* Effect.flip(resolveAccessKey(created.id, undefined)))._tag, "InvalidAccessKeyId")
+        assert.strictEqual((yield* Effect.flip(resolveAccessKey("AQKAAAAAAAAAAAAAAAAA", undefined)))._tag, "InvalidAccessKeyId")
+      }))
+
+    it.effect("exchanges a web identity token for temporary credentials that work until they expire", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.UTC(2026, 11, 6, 12))
+        const refused = yield* Effect.flip(assumeRoleWithWebIdentity({ webIdentityToken: "forged" }))
+        assert.strictEqual(refused._tag, "Unauthenticated")
+        const tooLong = yield* Effect.flip(assumeRoleWithWebIdentity({ webIdentityToken: "good-token", durationSeconds: 3601 }))
+        assert.strictEqual(tooLong._tag, "InvalidInput")
+        const { credentials } = yield* assumeRoleWithWebIdentity({ webIdentityToken: "good-token", durationSeconds: 120 })
+        assert.match(credentials.accessKeyId, /^AQT[A-Z2-7]{17}$/)
+        assert.strictEqual(credentials.expiresAt.toISOString(), "2026-12-06T12:02:00.000Z")
+        const resolved = yield* resolveAccessKey(credentials.accessKeyId, credentials.sessionToken)
+        assert.strictEqual(resolved.secretAccessKey, credentials.secretAccessKey)
+        assert.strictEqual(resolved.principal.key, alice.principal.key)
+        assert.deepStrictEqual(resolved.principal.roles, ["full"])
+        assert.strictEqual((yield* Effect.flip(resolveAccessKey(credentials.accessKeyId, undefined)))._tag, "InvalidToken")
+        const otherId = `AQT${credentials.accessKeyId.slice(3, -1)}${credentials.accessKeyId.endsWith("A") ? "B" : "A"}`
+        assert.strictEqual((yield* Effect.flip(resolveAccessKey(otherId, credentials.sessionToken)))._tag, "InvalidToken")
+        const flipped = credentials.sessionToken.slice(0, -3) + (credentials.sessionToken.endsWith("AAA") ? "BBB" : "AAA")
+        assert.strictEqual((yield* Effect.flip(resolveAccessKey(credentials.accessKeyId, flipped)))._tag, "InvalidToken")
+        yield* TestClock.adjust(119_000)
+        yield* resolveAccessKey(credentials.accessKeyId, credentials.sessionToken)
+        yield* TestClock.adjust(1_000)
+        assert.strictEqual((yield* Effect.flip(resolveAccessKey(credentials.accessKeyId, credentials.sessionToken)))._tag, "ExpiredToken")
+      }))
+
+    it.effect("seals secrets so that another server key, or another key id, cannot open them", () =>
+      Effect.gen(function*() {
+        const credentials = yield* DriveCredentials
+        const sealed = yield* credentials.seal("AQKAAAAAAAAAAAAAAAAA", "the secret")
+        assert.notInclude(sealed, "the secret")
+        assert.strictEqual(yield* credentials.unseal("AQKAAAAAAAAAAAAAAAAA", sealed), "the secret")
+        assert.strictEqual((yield* Effect.flip(credentials.unseal("AQKBBBBBBBBBBBBBBBBB", sealed)))._tag, "InvalidToken")
+        const other = yield* Effect.provide(
+          Effect.gen(function*() {
+            return yield* DriveCredentials
+          }),
+          layerCredentials(crypto.getRandomValues(new Uint8Array(32)))
+        )
+        assert.strictEqual((yield* Effect.flip(other.unseal("AQKAAAAAAAAAAAAAAAAA", sealed)))._tag, "InvalidToken")
+      }))
+  })
+})
