@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Config, Context, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { now } from "@aquifer/core"
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Schedule } from "effect"
+import { now, parseDuration } from "@aquifer/core"
 import {
   Authenticator,
   defaultSessionSettings,
@@ -119,6 +119,17 @@ export const identityLayer = (options: IdentityOptions): Layer.Layer<IdentitySer
     return withEmbedded
   }))
 
+/** A positive duration like `90s`, `15m`, `2h`, `1d`, in milliseconds. */
+const durationConfig = (name: string, fallback: string) =>
+  Effect.gen(function*() {
+    const text = yield* Config.String(name).pipe(Config.withDefault(fallback))
+    const millis = parseDuration(text)
+    if (millis === undefined || millis <= 0) {
+      return yield* Effect.fail(new Config.ConfigError(new ConfigProvider.SourceError({ message: `${name} must be a duration like 90s, 15m, 2h or 1d, not ${JSON.stringify(text)}` })))
+    }
+    return millis
+  })
+
 /**
  * Identity from the environment: the public origin from `AQUIFER_PUBLIC_URL` (default
  * `http://<host>:<port>`), session lifetimes from `AQUIFER_SESSION_IDLE_TIMEOUT` (default 2 h)
@@ -127,14 +138,14 @@ export const identityLayer = (options: IdentityOptions): Layer.Layer<IdentitySer
 export const identityLayerFromEnv: Layer.Layer<IdentityServices, Config.ConfigError, Database> = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* serverConfig
-    const idle = yield* Config.Duration("AQUIFER_SESSION_IDLE_TIMEOUT").pipe(Config.withDefault(Duration.hours(2)))
-    const maxAge = yield* Config.Duration("AQUIFER_SESSION_MAX_AGE").pipe(Config.withDefault(Duration.hours(24)))
+    const idle = yield* durationConfig("AQUIFER_SESSION_IDLE_TIMEOUT", "2h")
+    const maxAge = yield* durationConfig("AQUIFER_SESSION_MAX_AGE", "24h")
     const loopback = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host
     const internalUrl = `http://${loopback.includes(":") ? `[${loopback}]` : loopback}:${config.port}`
     return identityLayer({
       publicUrl: config.publicUrl ?? internalUrl,
       internalUrl,
-      session: { idleTimeoutMillis: Duration.toMillis(idle), absoluteTimeoutMillis: Duration.toMillis(maxAge) }
+      session: { idleTimeoutMillis: idle, absoluteTimeoutMillis: maxAge }
     })
   })
 )
