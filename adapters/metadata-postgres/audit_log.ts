@@ -25,7 +25,7 @@ const fromRow = (row: Row) =>
     outcome: row.outcome,
     requestId: row.request_id ?? undefined,
     details: row.details
-  })
+  }, { disableChecks: true }) // rows were checked when recorded
 
 /** The audit log in the metadata database (table `audit_events`, migration 0001). */
 export const layerAuditLog: Layer.Layer<AuditLog, never, Database> = Layer.effect(

@@ -1,6 +1,7 @@
 import { homedir } from "node:os"
 import { join } from "node:path"
-import { Config, Duration, Effect, Schema } from "effect"
+import { parseDuration } from "@aquifer/core"
+import { Config, ConfigProvider, Effect, Schema } from "effect"
 
 /** The all-in-one server's own settings; adapters read theirs in their `layerConfig`. */
 export interface ServerConfig {
@@ -12,6 +13,21 @@ export interface ServerConfig {
   readonly shutdownGraceMillis: number
 }
 
+/** A positive duration like `500ms`, `90s`, `15m`, `2h`, `1d`, in milliseconds. */
+export const durationConfig = (name: string, fallback: string): Effect.Effect<number, Config.ConfigError> =>
+  Effect.gen(function*() {
+    const text = yield* Config.String(name).pipe(Config.withDefault(fallback))
+    const millis = parseDuration(text)
+    if (millis === undefined || millis <= 0) {
+      return yield* Effect.fail(
+        new Config.ConfigError(
+          new ConfigProvider.SourceError({ message: `${name} must be a duration like 90s, 15m, 2h or 1d, not ${JSON.stringify(text)}` })
+        )
+      )
+    }
+    return millis
+  })
+
 export const serverConfig: Effect.Effect<ServerConfig, Config.ConfigError> = Effect.gen(function*() {
   const host = yield* Config.String("AQUIFER_HOST").pipe(Config.withDefault("127.0.0.1"))
   const port = yield* Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "AQUIFER_PORT").pipe(
@@ -22,13 +38,13 @@ export const serverConfig: Effect.Effect<ServerConfig, Config.ConfigError> = Eff
   const logLevel = yield* Config.Literals(["trace", "debug", "info", "warn", "error", "fatal"], "AQUIFER_LOG_LEVEL").pipe(
     Config.withDefault("info" as const)
   )
-  const grace = yield* Config.Duration("AQUIFER_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10)))
+  const grace = yield* durationConfig("AQUIFER_SHUTDOWN_GRACE", "10s")
   return {
     host,
     port,
     publicUrl: publicUrl._tag === "Some" ? publicUrl.value.toString().replace(/\/$/, "") : undefined,
     home,
     logLevel,
-    shutdownGraceMillis: Duration.toMillis(grace)
+    shutdownGraceMillis: grace
   }
 })

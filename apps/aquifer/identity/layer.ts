@@ -17,7 +17,7 @@ import {
 import { EmbeddedIssuer, type EmbeddedIssuerOptions, layerConfig as embeddedIssuerFromEnv } from "@aquifer/identity-issuer"
 import { layerConfig as oidcFromEnv } from "@aquifer/identity-oidc"
 import { type Database, layerIdentityRepositories } from "@aquifer/metadata-postgres"
-import { serverConfig } from "../config.ts"
+import { durationConfig, serverConfig } from "../config.ts"
 
 /** What the HTTP surface needs to know about identity: origins, cookies, the embedded issuer. */
 export class IdentityHttp extends Context.Service<IdentityHttp, {
@@ -118,17 +118,6 @@ export const identityLayer = (options: IdentityOptions): Layer.Layer<IdentitySer
     )
     return withEmbedded
   }))
-
-/** A positive duration like `90s`, `15m`, `2h`, `1d`, in milliseconds. */
-const durationConfig = (name: string, fallback: string) =>
-  Effect.gen(function*() {
-    const text = yield* Config.String(name).pipe(Config.withDefault(fallback))
-    const millis = parseDuration(text)
-    if (millis === undefined || millis <= 0) {
-      return yield* Effect.fail(new Config.ConfigError(new ConfigProvider.SourceError({ message: `${name} must be a duration like 90s, 15m, 2h or 1d, not ${JSON.stringify(text)}` })))
-    }
-    return millis
-  })
 
 /**
  * Identity from the environment: the public origin from `AQUIFER_PUBLIC_URL` (default
