@@ -8,6 +8,7 @@ import type { Env } from "./app.ts"
 import type { Runner } from "./http_effect.ts"
 import type { Platform } from "./platform.ts"
 import type { ServerConfig } from "./config.ts"
+import { appStoreTestLayer } from "./appstore/testing.ts"
 import { identityTestLayer } from "./identity/testing.ts"
 import { makeLog } from "./logging.ts"
 import { freePort } from "../../scripts/testing/ports.ts"
@@ -47,7 +48,7 @@ export const startTestServer = async (
   const server = await startServer({
     config: testConfig({ ...options.config, port }),
     log: logs.log,
-    layer: Layer.mergeAll(layerAuditLog, identityTestLayer(port)).pipe(Layer.provideMerge(databaseLayer({}))),
+    layer: Layer.mergeAll(layerAuditLog, identityTestLayer(port), appStoreTestLayer(port).pipe(Layer.provide(layerAuditLog))).pipe(Layer.provideMerge(databaseLayer({}))),
     extend: options.extend
   })
   return { ...server, logs }

@@ -3,6 +3,7 @@ import { Hono } from "hono"
 import { HTTPException } from "hono/http-exception"
 import { Database } from "@aquifer/metadata-postgres"
 import { makeRunner, type Runner } from "./http_effect.ts"
+import { appStoreRoutes } from "./appstore/routes.ts"
 import { mountIdentity } from "./identity/mount.ts"
 import type { Log } from "./logging.ts"
 import { observe, type Metrics } from "./observability.ts"
@@ -46,6 +47,7 @@ export const makeApp = (deps: AppDeps): { app: Hono<Env>; runner: Runner<Platfor
 
   // Sign-in, the embedded issuer, and `c.var.auth` for every route mounted after this line.
   mountIdentity(app, runner)
+  app.route("/", appStoreRoutes(runner) as unknown as Hono<Env>)
 
   app.notFound((c) =>
     problemResponse(problemOf({ _tag: "RouteNotFound", message: `no route for ${c.req.method} ${c.req.path}` }), c.get("requestId")))

@@ -1,12 +1,15 @@
 import { AuditLog } from "@aquifer/audit"
 import { Database, layerAuditLog, layerConfig as databaseFromEnv } from "@aquifer/metadata-postgres"
 import { Layer } from "effect"
+import { appStoreLayerFromEnv, type AppStoreServices } from "./appstore/layer.ts"
 import { identityLayerFromEnv, type IdentityServices } from "./identity/layer.ts"
 
 /**
  * Every service the all-in-one server runs, each adapter chosen from the environment
  * (docs/configuration.md). Later domains add their Layers here.
  */
-export const platformLayer = Layer.mergeAll(layerAuditLog, identityLayerFromEnv).pipe(Layer.provideMerge(databaseFromEnv))
+export const platformLayer = Layer.mergeAll(layerAuditLog, identityLayerFromEnv, appStoreLayerFromEnv.pipe(Layer.provide(layerAuditLog))).pipe(
+  Layer.provideMerge(databaseFromEnv)
+)
 
-export type Platform = AuditLog | Database | IdentityServices
+export type Platform = AuditLog | Database | IdentityServices | AppStoreServices

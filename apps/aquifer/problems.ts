@@ -1,3 +1,4 @@
+import { appstoreProblems } from "@aquifer/appstore"
 import { coreProblems, type Problem, problemContentType, problemFromError, type ProblemMapping } from "@aquifer/core"
 
 /**
@@ -7,6 +8,9 @@ import { coreProblems, type Problem, problemContentType, problemFromError, type 
  */
 export const problemTable: { readonly [tag: string]: ProblemMapping } = {
   ...coreProblems,
+  ...appstoreProblems,
+  MissingSecret: { slug: "missing-secret", title: "A required secret is missing", status: 422 },
+  SecretCipherError: { slug: "secret-unreadable", title: "Secret cannot be read", status: 503 },
   RouteNotFound: { slug: "route-not-found", title: "No such route", status: 404 },
   MethodNotAllowed: { slug: "method-not-allowed", title: "Method not allowed", status: 405 },
   PayloadTooLarge: { slug: "payload-too-large", title: "Payload too large", status: 413 },

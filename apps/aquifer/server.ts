@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { serve, type ServerType } from "@hono/node-server"
 import { AuditLog } from "@aquifer/audit"
@@ -9,6 +10,7 @@ import type { ServerConfig } from "./config.ts"
 import { type Log, loggerLayer } from "./logging.ts"
 import { makeMetrics } from "./observability.ts"
 import { type Platform, platformLayer } from "./platform.ts"
+import { platformRouter } from "./router/mount.ts"
 
 export interface RunningServer {
   /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
@@ -41,8 +43,16 @@ export const startServer = async (options: StartOptions): Promise<RunningServer>
   const { app, runner } = makeApp({ runtime, log, metrics, draining: () => draining })
   options.extend?.(app, runner)
 
+  // App instances are proxied on node's server itself, ahead of Hono (docs/router.md).
+  const router = platformRouter(runtime, (error, context) => log.warn({ err: { message: error.message }, context }, "router error"))
+  const withRouter = ((serverOptions: Parameters<typeof createHttpServer>[0], listener: Parameters<typeof createHttpServer>[1]) => {
+    const http = createHttpServer(serverOptions, (req, res) => (router.handles(req) ? router.handleRequest(req, res) : listener!(req, res)))
+    http.on("upgrade", router.handleUpgrade)
+    return http
+  }) as typeof createHttpServer
+
   const server: ServerType = await new Promise((resolve) => {
-    const listening = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(listening))
+    const listening = serve({ fetch: app.fetch, hostname: config.host, port: config.port, createServer: withRouter }, () => resolve(listening))
   })
   const address = server.address() as AddressInfo
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`
@@ -69,6 +79,7 @@ export const startServer = async (options: StartOptions): Promise<RunningServer>
       await closed
       clearInterval(idle)
       clearTimeout(grace)
+      router.close()
       await runtime.dispose()
     })()
 

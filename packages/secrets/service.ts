@@ -149,10 +149,10 @@ export const updateSecret = Effect.fnUntraced(function*(
  * Deletes a secret unless `inUse` (supplied by the app layer: any instance referring to it)
  * says it is used, in which case nothing changes and the error names the users.
  */
-export const deleteSecret = Effect.fnUntraced(function*<E>(
+export const deleteSecret = Effect.fnUntraced(function*<E, R>(
   caller: Caller,
   id: SecretId,
-  inUse: (secret: Secret) => Effect.Effect<ReadonlyArray<string>, E>
+  inUse: (secret: Secret) => Effect.Effect<ReadonlyArray<string>, E, R>
 ) {
   const store = yield* SecretStore
   const record = yield* store.get(id)

@@ -9,6 +9,7 @@ import { captureLog, testConfig } from "../_test_support.ts"
 import { startServer } from "../server.ts"
 import { identityTestLayer, issuerReady, signInAs, testAdmin } from "./testing.ts"
 import { freePort } from "../../../scripts/testing/ports.ts"
+import { appStoreTestLayer } from "../appstore/testing.ts"
 
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const progress = (text: string) => process.stderr.write(`  ${text}\n`)
@@ -30,7 +31,7 @@ const origin = `http://127.0.0.1:${port}`
 const server = await startServer({
   config: testConfig({ port }),
   log: captureLog().log,
-  layer: Layer.mergeAll(layerAuditLog, identityTestLayer(port, { issuer: { accessTokenTtlSeconds: 3600 } })).pipe(
+  layer: Layer.mergeAll(layerAuditLog, identityTestLayer(port, { issuer: { accessTokenTtlSeconds: 3600 } }), appStoreTestLayer(port).pipe(Layer.provide(layerAuditLog))).pipe(
     Layer.provideMerge(databaseLayer({}))
   )
 })

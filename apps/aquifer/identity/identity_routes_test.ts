@@ -6,6 +6,7 @@ import { captureLog, testConfig } from "../_test_support.ts"
 import { type RunningServer, startServer } from "../server.ts"
 import { addTestUser, Browser, identityTestLayer, issuerReady, signInAs, testAdmin } from "./testing.ts"
 import { freePort } from "../../../scripts/testing/ports.ts"
+import { appStoreTestLayer } from "../appstore/testing.ts"
 
 // A real all-in-one: Hono on a real port, PGlite, the embedded oidc-provider under /oidc, reached
 // by the OIDC adapter over loopback. Access tokens live 30 s, inside the 60 s refresh margin, so
@@ -23,7 +24,7 @@ beforeAll(async () => {
   server = await startServer({
     config: testConfig({ port }),
     log: captureLog().log,
-    layer: Layer.mergeAll(layerAuditLog, identityTestLayer(port, { issuer: { accessTokenTtlSeconds: 30 } })).pipe(
+    layer: Layer.mergeAll(layerAuditLog, identityTestLayer(port, { issuer: { accessTokenTtlSeconds: 30 } }), appStoreTestLayer(port).pipe(Layer.provide(layerAuditLog))).pipe(
       Layer.provideMerge(databaseLayer({}))
     )
   })
