@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Config, ConfigProvider, Context, Effect, Layer, Option, Schedule } from "effect"
-import { now, parseDuration } from "@aquifer/core"
+import { Config, Context, Effect, Layer, Option, Schedule } from "effect"
+import { now } from "@aquifer/core"
 import {
   Authenticator,
   defaultSessionSettings,
