@@ -39,10 +39,10 @@ import { S3Error } from "./s3_error.ts"
 export interface JsonApiOptions {
   readonly runtime: DriveRuntime
   /**
-   * Who is calling: the platform's session or bearer resolution. Default: an OIDC bearer
-   * access token, verified like STS verifies it.
+   * Who is calling: the platform's session or bearer resolution (`c.var.auth` in the
+   * all-in-one). Default: an OIDC bearer access token, verified like STS verifies it.
    */
-  readonly authenticate?: ((request: Request) => Promise<Caller | undefined>) | undefined
+  readonly callerOf?: ((c: Context) => Promise<Caller | undefined> | Caller | undefined) | undefined
 }
 
 /** The JSON API's error table (RFC 9457 types `urn:aquifer:problem:<slug>`). */
@@ -106,8 +106,8 @@ const bodyOf = async <S extends Schema.Top>(c: Context, schema: S): Promise<S["T
 
 export const makeJsonApi = (options: JsonApiOptions): Hono => {
   const { runtime } = options
-  const authenticate = options.authenticate ?? (async (request: Request) => {
-    const header = request.headers.get("authorization")
+  const callerOf = options.callerOf ?? (async (c: Context) => {
+    const header = c.req.header("authorization") ?? null
     if (header === null || !header.startsWith("Bearer ")) return undefined
     const exit = await runtime.runPromiseExit(Effect.gen(function*() {
       const verifier = yield* WebIdentityVerifier
@@ -117,7 +117,7 @@ export const makeJsonApi = (options: JsonApiOptions): Hono => {
   })
 
   const handle = (work: (caller: Caller, c: Context) => Promise<Response>) => async (c: Context) => {
-    const caller = await authenticate(c.req.raw)
+    const caller = await callerOf(c)
     if (caller === undefined) return problemOf({ _tag: "Unauthenticated", message: "sign in, or send an OIDC access token as a bearer token" })
     try {
       return await work(caller, c)

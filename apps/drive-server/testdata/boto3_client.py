@@ -21,7 +21,7 @@ result = {"boto3": boto3.__version__}
 
 token = os.environ.get("DRIVE_WEB_IDENTITY_TOKEN")
 if token:
-    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="", aws_secret_access_key="", config=config)
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", config=config)
     assumed = sts.assume_role_with_web_identity(
         RoleArn="arn:aws:iam::aquifer:role/drive", RoleSessionName="boto3-test", WebIdentityToken=token, DurationSeconds=900
     )

@@ -1,0 +1,37 @@
+// The Drive's adapters picked from the environment, for its own service and the all-in-one.
+import { homedir } from "node:os"
+import { join } from "node:path"
+import type { BlobStore } from "@aquifer/blob"
+import { layerConfig as azureFromEnv } from "@aquifer/blob-azure"
+import { layerConfig as fsFromEnv } from "@aquifer/blob-fs"
+import { layerConfig as s3FromEnv } from "@aquifer/blob-s3"
+import { Config, Effect, Layer, Redacted } from "effect"
+import { driveConfig, type DriveConfig, serverKeyFromFile } from "./config.ts"
+
+/** `AQUIFER_BLOB_STORE`: `fs` (default, under `$AQUIFER_HOME/blobs`), `s3` or `azure`. */
+export const blobStoreKind = Config.Literals(["fs", "s3", "azure"], "AQUIFER_BLOB_STORE").pipe(Config.withDefault("fs" as const))
+
+/** The BlobStore of `AQUIFER_BLOB_STORE`, configured by its adapter's own variables. */
+export const blobLayerFromEnv: Layer.Layer<BlobStore, unknown> = Layer.unwrap(
+  Effect.gen(function*() {
+    const kind = yield* blobStoreKind
+    const chosen: Layer.Layer<BlobStore, unknown> = kind === "s3" ? s3FromEnv : kind === "azure" ? azureFromEnv : fsFromEnv
+    return chosen
+  })
+)
+
+/**
+ * The Drive's settings, with ETags taken as content MD5s by default on S3 (whose ETags are),
+ * and the server key: `AQUIFER_DRIVE_KEY`, or a key kept in `$AQUIFER_HOME/drive.key` (a single
+ * process only: replicas must share a configured key).
+ */
+export const resolvedDriveConfig: Effect.Effect<DriveConfig & { readonly serverKeyBytes: Uint8Array; readonly keyFromFile: boolean }, unknown> =
+  Effect.gen(function*() {
+    const config = yield* driveConfig
+    const kind = yield* blobStoreKind
+    const etagFlag = yield* Config.option(Config.Boolean("AQUIFER_DRIVE_ETAG_MD5"))
+    const home = yield* Config.String("AQUIFER_HOME").pipe(Config.withDefault(join(homedir(), ".aquifer")))
+    const keyFromFile = config.serverKey === undefined
+    const serverKeyBytes = config.serverKey === undefined ? serverKeyFromFile(join(home, "drive.key")) : Redacted.value(config.serverKey)
+    return { ...config, etagsAreMd5: etagFlag._tag === "Some" ? etagFlag.value : kind === "s3", serverKeyBytes, keyFromFile }
+  })
