@@ -1,5 +1,5 @@
 # A stdlib-only web app for launcher and router tests: answers with what it was given.
-import json, os
+import base64, hashlib, json, os, struct
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -14,7 +14,42 @@ def read(path):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def websocket(self):
+        # A minimal RFC 6455 echo: first a text frame with the upgrade's headers, then every
+        # text frame received comes back.
+        accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+
+        def send(text):
+            data = text.encode()
+            head = bytes([0x81, len(data)]) if len(data) < 126 else bytes([0x81, 126]) + struct.pack(">H", len(data))
+            self.wfile.write(head + data)
+            self.wfile.flush()
+
+        send(json.dumps({k.lower(): v for k, v in self.headers.items()}))
+        while True:
+            first = self.rfile.read(2)
+            if len(first) < 2:
+                return
+            opcode, length = first[0] & 0x0F, first[1] & 0x7F
+            if length == 126:
+                length = struct.unpack(">H", self.rfile.read(2))[0]
+            elif length == 127:
+                length = struct.unpack(">Q", self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if first[1] & 0x80 else b"\0\0\0\0"
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
+            if opcode == 8:
+                return
+            if opcode == 1:
+                send(payload.decode())
+
     def do_GET(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            return self.websocket()
         body = json.dumps({
             "path": self.path,
             "env": {k: v for k, v in os.environ.items() if k.startswith(("H2O_", "GREETING", "DB_PASSWORD"))},
