@@ -23,7 +23,7 @@ import {
   InvalidRange,
   minPartSize,
   PreconditionFailed,
-  readChunks,
+  pooledChunks,
   resolveRange,
   unquoteEtag,
   type BlobInfo,
@@ -267,7 +267,8 @@ const storeOver = (
         })
         return unquoteEtag(response.etag ?? "")
       }
-      const chunks = readChunks(body, blockSize)
+      const pool = pooledChunks(body, blockSize, concurrency + 1)
+      const chunks = pool[Symbol.asyncIterator]()
       const first = await chunks.next()
       const firstBlock = first.done === true ? new Uint8Array(0) : first.value
       const second = first.done === true ? { done: true as const, value: undefined } : await chunks.next()
@@ -286,7 +287,10 @@ const storeOver = (
           .then(() => undefined, (error: unknown) => {
             failure ??= error
           })
-          .finally(() => inFlight.delete(task))
+          .finally(() => {
+            inFlight.delete(task)
+            pool.release(block)
+          })
         inFlight.add(task)
       }
       stage(firstBlock)

@@ -18,7 +18,7 @@ import {
   InvalidRange,
   minPartSize,
   PreconditionFailed,
-  readChunks,
+  pooledChunks,
   reservedMetadataPrefix,
   resolveRange,
   unquoteEtag,
@@ -343,11 +343,12 @@ const storeOver = (client: S3Client, options: S3Options): BlobStore["Service"] =
     }
   }
 
-  /** A multipart upload of `parts` (buffers), `queueSize` at a time, aborted on any failure. */
+  /** A multipart upload of pooled parts, `queueSize` at a time (each released once sent), aborted on any failure. */
   const putMultipart = async (
     key: string,
     first: Uint8Array,
     rest: AsyncIterator<Uint8Array>,
+    release: (part: Uint8Array) => void,
     attributes: { readonly contentType: string; readonly metadata: Readonly<Record<string, string>> },
     conditions: { readonly ifNoneMatch?: "*" | undefined; readonly ifMatch?: string | undefined },
     signal: AbortSignal
@@ -376,7 +377,10 @@ const storeOver = (client: S3Client, options: S3Options): BlobStore["Service"] =
           }, (error: unknown) => {
             failure ??= error
           })
-          .finally(() => inFlight.delete(task))
+          .finally(() => {
+            inFlight.delete(task)
+            release(Body)
+          })
         inFlight.add(task)
       }
       let number = 1
@@ -456,7 +460,8 @@ const storeOver = (client: S3Client, options: S3Options): BlobStore["Service"] =
           return { key, size: body.bytes, etag } satisfies WriteResult
         }
         const size = options.contentLength === undefined ? partSize : Math.max(partSize, Math.ceil(options.contentLength / 10_000))
-        const parts = readChunks(body, size)
+        const pool = pooledChunks(body, size, queueSize + 1)
+        const parts = pool[Symbol.asyncIterator]()
         const first = await parts.next()
         const firstPart = first.done === true ? new Uint8Array(0) : first.value
         const second = first.done === true ? { done: true as const, value: undefined } : await parts.next()
@@ -475,7 +480,7 @@ const storeOver = (client: S3Client, options: S3Options): BlobStore["Service"] =
             return await parts.next()
           }
         }
-        const etag = await putMultipart(key, firstPart, rest, attributes, options, signal)
+        const etag = await putMultipart(key, firstPart, rest, pool.release, attributes, options, signal)
         return { key, size: body.bytes, etag } satisfies WriteResult
       }, body),
 

@@ -154,6 +154,60 @@ export async function* readChunks(source: AsyncIterable<Uint8Array>, size: numbe
   if (filled > 0) yield part.subarray(0, filled)
 }
 
+/** Parts of a body cut by {@link pooledChunks}: give each part back with `release` once sent. */
+export interface PooledParts extends AsyncIterable<Uint8Array> {
+  /** Returns a part's buffer to the pool (the part must not be used afterwards). */
+  readonly release: (part: Uint8Array) => void
+}
+
+/**
+ * Like {@link readChunks}, but over at most `buffers` buffers of `size` bytes, recycled through
+ * `release`: a multipart upload holding parts in flight keeps a flat memory footprint and makes
+ * no garbage. The iteration waits for a released buffer when all are in use, so every part taken
+ * must eventually be released (or the iteration abandoned).
+ */
+export const pooledChunks = (source: AsyncIterable<Uint8Array>, size: number, buffers: number): PooledParts => {
+  const free: Array<ArrayBuffer> = []
+  const waiting: Array<(buffer: ArrayBuffer) => void> = []
+  let allocated = 0
+  const acquire = async (): Promise<Uint8Array> => {
+    const recycled = free.pop()
+    if (recycled !== undefined) return new Uint8Array(recycled)
+    if (allocated < buffers) {
+      allocated++
+      return new Uint8Array(size)
+    }
+    return new Uint8Array(await new Promise<ArrayBuffer>((resolve) => waiting.push(resolve)))
+  }
+  const release = (part: Uint8Array) => {
+    const buffer = part.buffer as ArrayBuffer
+    const next = waiting.shift()
+    if (next !== undefined) next(buffer)
+    else free.push(buffer)
+  }
+  async function* parts(): AsyncGenerator<Uint8Array> {
+    let part = await acquire()
+    let filled = 0
+    for await (const chunk of source) {
+      let offset = 0
+      while (offset < chunk.byteLength) {
+        const take = Math.min(size - filled, chunk.byteLength - offset)
+        part.set(chunk.subarray(offset, offset + take), filled)
+        filled += take
+        offset += take
+        if (filled === size) {
+          yield part
+          part = await acquire()
+          filled = 0
+        }
+      }
+    }
+    if (filled > 0) yield part.subarray(0, filled)
+    else release(part)
+  }
+  return { [Symbol.asyncIterator]: parts, release }
+}
+
 /**
  * A pull-based `ReadableStream` over `bytes`, in chunks of `chunkSize` (64 KiB by default).
  * Each chunk is a copy, so a consumer that writes into it cannot change `bytes`.
