@@ -70,7 +70,7 @@ export const layerDriveBuckets: Layer.Layer<BucketRepository, never, Database> =
             await tx`insert into drive_buckets
               (name, storage_id, owner, home, created_at, max_bytes, max_objects, used_bytes, used_objects)
               values (${bucket.name}, ${bucket.storageId}, ${bucket.owner}, ${bucket.home}, ${bucket.createdAt},
-                ${bucket.quota.maxBytes ?? null}, ${bucket.quota.maxObjects ?? null}, ${bucket.usage.bytes}, ${bucket.usage.objects})`
+                ${bucket.quota.maxBytes ?? null}::bigint, ${bucket.quota.maxObjects ?? null}::bigint, ${bucket.usage.bytes}::bigint, ${bucket.usage.objects}::bigint)`
             await insertMembers(tx as unknown as Sql, bucket.name, bucket.members)
           })
         ).pipe(
@@ -107,8 +107,8 @@ export const layerDriveBuckets: Layer.Layer<BucketRepository, never, Database> =
             sql.begin(async (tx) => {
               const rows = changes.quota === undefined
                 ? await tx`select name from drive_buckets where name = ${name} for update`
-                : await tx`update drive_buckets set max_bytes = ${changes.quota.maxBytes ?? null},
-                    max_objects = ${changes.quota.maxObjects ?? null} where name = ${name} returning name`
+                : await tx`update drive_buckets set max_bytes = ${changes.quota.maxBytes ?? null}::bigint,
+                    max_objects = ${changes.quota.maxObjects ?? null}::bigint where name = ${name} returning name`
               if (rows.length === 0) return false
               if (changes.members !== undefined) {
                 await tx`delete from drive_bucket_members where bucket = ${name}`
@@ -126,11 +126,11 @@ export const layerDriveBuckets: Layer.Layer<BucketRepository, never, Database> =
         Effect.gen(function*() {
           const rows = yield* orDieSql(db.use((sql) =>
             sql<Array<{ used_bytes: string; used_objects: string }>>`update drive_buckets set
-                used_bytes = greatest(0, used_bytes + ${delta.bytes}),
-                used_objects = greatest(0, used_objects + ${delta.objects})
-              where name = ${name} and (${!enforce}
-                or ((${delta.bytes} <= 0 or max_bytes is null or used_bytes + ${delta.bytes} <= max_bytes)
-                  and (${delta.objects} <= 0 or max_objects is null or used_objects + ${delta.objects} <= max_objects)))
+                used_bytes = greatest(0, used_bytes + ${delta.bytes}::bigint),
+                used_objects = greatest(0, used_objects + ${delta.objects}::bigint)
+              where name = ${name} and (${!enforce}::boolean
+                or ((${delta.bytes}::bigint <= 0 or max_bytes is null or used_bytes + ${delta.bytes}::bigint <= max_bytes)
+                  and (${delta.objects}::bigint <= 0 or max_objects is null or used_objects + ${delta.objects}::bigint <= max_objects)))
               returning used_bytes, used_objects`
           ))
           const row = rows[0]
@@ -142,7 +142,7 @@ export const layerDriveBuckets: Layer.Layer<BucketRepository, never, Database> =
       setUsage: (name, usage) =>
         Effect.gen(function*() {
           const rows = yield* orDieSql(db.use((sql) =>
-            sql`update drive_buckets set used_bytes = ${usage.bytes}, used_objects = ${usage.objects} where name = ${name} returning name`
+            sql`update drive_buckets set used_bytes = ${usage.bytes}::bigint, used_objects = ${usage.objects}::bigint where name = ${name} returning name`
           ))
           if (rows.length === 0) return yield* new NotFound({ resource: "bucket", id: name })
         })

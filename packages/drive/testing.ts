@@ -135,6 +135,23 @@ export const suite = <E>(
           assert.strictEqual(missing._tag, "NotFound")
         }))
 
+      it.effect("counts usage and quotas beyond 32 bits (objects of several GiB)", () =>
+        Effect.gen(function*() {
+          const repo = yield* BucketRepository
+          const fiveGiB = 5 * 1024 ** 3
+          const bucket = bucketOf({ name: `g-${suffix()}`, owner: `https://issuer.test#${suffix()}`, quota: new Quota({ maxBytes: 3 * fiveGiB }) })
+          yield* repo.insert(bucket)
+          assert.deepStrictEqual(yield* repo.adjustUsage(bucket.name, { bytes: fiveGiB, objects: 1 }, true), new Usage({ bytes: fiveGiB, objects: 1 }))
+          assert.deepStrictEqual(yield* repo.adjustUsage(bucket.name, { bytes: fiveGiB, objects: 1 }, true), new Usage({ bytes: 2 * fiveGiB, objects: 2 }))
+          const over = yield* Effect.flip(repo.adjustUsage(bucket.name, { bytes: fiveGiB + 1, objects: 1 }, true))
+          assert.strictEqual(over._tag, "QuotaExceeded")
+          assert.deepStrictEqual(yield* repo.adjustUsage(bucket.name, { bytes: -fiveGiB, objects: -1 }, true), new Usage({ bytes: fiveGiB, objects: 1 }))
+          yield* repo.setUsage(bucket.name, new Usage({ bytes: 4 * fiveGiB, objects: 9 }))
+          assert.deepStrictEqual((yield* repo.get(bucket.name))?.usage, new Usage({ bytes: 4 * fiveGiB, objects: 9 }))
+          const big = yield* repo.update(bucket.name, { quota: new Quota({ maxBytes: 100 * fiveGiB }) })
+          assert.strictEqual(big.quota.maxBytes, 100 * fiveGiB)
+        }))
+
       it.effect("never lets concurrent reservations exceed the quota together", () =>
         Effect.gen(function*() {
           const repo = yield* BucketRepository
