@@ -9,7 +9,8 @@ import { findInstance, instanceSelector, resolveAlias, resume, workloadNameOf } 
 import { type Authenticated, Authenticator } from "@aquifer/identity"
 import { Scheduler } from "@aquifer/scheduler"
 import { Effect, Exit, Fiber, type ManagedRuntime, Stream } from "effect"
-import { Agent, type IncomingMessage } from "node:http"
+import type { IncomingMessage } from "node:http"
+import { Agent } from "undici"
 import { InstanceActivity } from "../appstore/layer.ts"
 import type { AppStoreServices } from "../appstore/layer.ts"
 import { IdentityHttp, type IdentityServices } from "../identity/layer.ts"
@@ -45,7 +46,7 @@ export const platformRouter = (
   runtime: ManagedRuntime.ManagedRuntime<RouterServices, unknown>,
   onError: (error: Error, context: string) => void
 ): PlatformRouter => {
-  const agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: "lifo" })
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 })
   const callers = new Map<string, { readonly auth: Authenticated; readonly until: number }>()
   const instances = new Map<string, { readonly value: Promise<InstanceTarget | undefined>; readonly until: number }>()
 
@@ -134,7 +135,7 @@ export const platformRouter = (
       },
       publicOrigin: http.publicUrl,
       platformCookies: new Set([...sessionCookies, "aquifer_signin"]),
-      agent,
+      dispatcher: agent,
       activity: (id) => touch?.(id),
       onError
     })
@@ -160,7 +161,7 @@ export const platformRouter = (
     },
     invalidate,
     close: () => {
-      agent.destroy()
+      void agent.close()
       runtime.runFork(Fiber.interrupt(watcher))
     }
   }

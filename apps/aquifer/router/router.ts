@@ -22,7 +22,8 @@
  */
 import type { Authenticated } from "@aquifer/identity"
 import { can } from "@aquifer/identity"
-import { type Agent, type IncomingMessage, request, type ServerResponse } from "node:http"
+import { type IncomingMessage, request, type ServerResponse } from "node:http"
+import type { Dispatcher } from "undici"
 import type { Duplex } from "node:stream"
 import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
 import { routeTarget } from "./paths.ts"
@@ -52,7 +53,8 @@ export interface RouterDeps {
   readonly publicOrigin: string
   /** Cookie names of the platform (never forwarded to apps, never set by them). */
   readonly platformCookies: ReadonlySet<string>
-  readonly agent: Agent
+  /** The upstream connection pool (undici: keep-alive, per origin). */
+  readonly dispatcher: Dispatcher
   /** Where anonymous browsers sign in (`/auth/login`); `returnTo` is appended. */
   readonly signInPath?: string | undefined
   /** Called on every request and WebSocket message to an instance (for idle suspension). */
@@ -122,21 +124,33 @@ export const makeRouter = (deps: RouterDeps): Router => {
       prefix: `/instances/${target.id}`,
       upgrade: false
     })
-    const upstream = request({ host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: deps.agent, setHost: false })
-    upstream.on("response", (response) => {
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, downstreamHeaders(response.headers, deps.platformCookies))
-      response.pipe(res)
-      response.on("error", () => res.destroy())
+    delete headers["transfer-encoding"]
+    const length = req.headers["content-length"]
+    const hasBody = (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined
+    const aborted = new AbortController()
+    res.on("close", () => {
+      if (!res.writableFinished) aborted.abort()
     })
-    upstream.on("error", (error) => {
+    deps.dispatcher.stream(
+      {
+        origin: `http://${target.host}:${target.port}`,
+        path: req.url ?? "/",
+        method: req.method as Dispatcher.HttpMethod,
+        headers: headers as Record<string, string | Array<string>>,
+        body: hasBody ? req : undefined,
+        signal: aborted.signal
+      },
+      ({ statusCode, headers: responseHeaders }) => {
+        res.writeHead(statusCode, downstreamHeaders(responseHeaders as IncomingMessage["headers"], deps.platformCookies))
+        return res
+      }
+    ).catch((error: unknown) => {
+      if (aborted.signal.aborted) return
       if (!res.headersSent) answer(req, res, 502, "The app did not answer", "The instance is running but did not answer this request. Try again in a moment.")
       else res.destroy()
-      if (!req.destroyed && (error as NodeJS.ErrnoException).code !== "ECONNRESET") fail(error, `proxying to instance ${target.id}`)
+      const code = (error as NodeJS.ErrnoException).code
+      if (code !== "ECONNREFUSED" && code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") fail(error, `proxying to instance ${target.id}`)
     })
-    res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy()
-    })
-    req.pipe(upstream)
   }
 
   const handleRequest = (req: IncomingMessage, res: ServerResponse) => {

@@ -2,7 +2,8 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Principal } from "@aquifer/core"
 import type { Authenticated } from "@aquifer/identity"
 import { Redacted } from "effect"
-import { Agent, createServer, type IncomingMessage, type Server } from "node:http"
+import { createServer, type IncomingMessage, type Server } from "node:http"
+import { Agent } from "undici"
 import { connect } from "node:net"
 import type { AddressInfo } from "node:net"
 import WebSocket from "ws"
@@ -54,7 +55,7 @@ beforeAll(async () => {
     wake: async (_auth, iid) => void woken.push(iid),
     publicOrigin: "http://aquifer.test",
     platformCookies: new Set(["aquifer_session", "__Host-aquifer_session", "aquifer_signin"]),
-    agent: new Agent({ keepAlive: true }),
+    dispatcher: new Agent({ keepAliveTimeout: 30_000 }),
     activity: (iid) => void activity.push(iid)
   })
   front = createServer((req, res) => (router.handles(req) ? router.handleRequest(req, res) : res.end("platform")))
