@@ -15,7 +15,7 @@ import { InstanceActivity } from "../appstore/layer.ts"
 import type { AppStoreServices } from "../appstore/layer.ts"
 import { IdentityHttp, type IdentityServices } from "../identity/layer.ts"
 import type { AuditLog } from "@aquifer/audit"
-import { type CallerResult, type InstanceTarget, makeRouter, type Router } from "./router.ts"
+import { type CallerResult, type InstanceTarget, makeRouter, miss, type Router } from "./router.ts"
 
 export type RouterServices = AppStoreServices | IdentityServices | AuditLog
 
@@ -48,7 +48,28 @@ export const platformRouter = (
 ): PlatformRouter => {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 })
   const callers = new Map<string, { readonly auth: Authenticated; readonly until: number }>()
-  const instances = new Map<string, { readonly value: Promise<InstanceTarget | undefined>; readonly until: number }>()
+  const instances = new Map<string, { readonly value: Promise<InstanceTarget | undefined>; readonly until: number; settled?: { readonly target: InstanceTarget | undefined } }>()
+
+  const cachedCaller = (req: IncomingMessage): CallerResult | typeof miss => {
+    const header = req.headers.authorization
+    let key: string
+    if (header !== undefined) {
+      const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim())
+      if (match === null) return "invalid"
+      key = `b ${match[1]}`
+    } else {
+      const secret = cookieValue(req.headers.cookie, sessionCookies)
+      if (secret === undefined || secret === "") return undefined
+      key = `c ${secret}`
+    }
+    const hit = callers.get(key)
+    return hit !== undefined && hit.until > Date.now() ? hit.auth : miss
+  }
+
+  const cachedInstance = (id: string): InstanceTarget | undefined | typeof miss => {
+    const hit = instances.get(id)
+    return hit?.settled !== undefined && hit.until > Date.now() ? hit.settled.target : miss
+  }
 
   const authenticate = async (req: IncomingMessage): Promise<CallerResult> => {
     const header = req.headers.authorization
@@ -97,10 +118,12 @@ export const platformRouter = (
     if (hit !== undefined && hit.until > now) return hit.value
     const value = lookup(id)
     if (instances.size >= maxEntries) instances.clear()
-    instances.set(id, { value, until: now + instanceTtl })
+    const entry: { value: Promise<InstanceTarget | undefined>; until: number; settled?: { readonly target: InstanceTarget | undefined } } = { value, until: now + instanceTtl }
+    instances.set(id, entry)
     value.then(
       (found) => {
-        if (found === undefined && instances.get(id)?.value === value) instances.set(id, { value, until: Date.now() + missingTtl })
+        entry.settled = { target: found }
+        if (found === undefined && instances.get(id) === entry) entry.until = Date.now() + missingTtl
       },
       () => {
         if (instances.get(id)?.value === value) instances.delete(id)
@@ -128,6 +151,8 @@ export const platformRouter = (
     router = makeRouter({
       authenticate,
       instance,
+      cachedCaller,
+      cachedInstance,
       alias: (name) => runtime.runPromise(resolveAlias(name).pipe(Effect.catchTag("NotFound", () => Effect.succeed(undefined)))),
       wake: async (auth, id) => {
         await runtime.runPromise(resume(auth.caller, id))

@@ -43,9 +43,15 @@ export interface InstanceTarget {
 /** A caller: signed in, anonymous, or carrying a credential that does not verify. */
 export type CallerResult = Authenticated | undefined | "invalid"
 
+/** What a synchronous cache lookup returns when it cannot answer without waiting. */
+export const miss: unique symbol = Symbol("miss")
+
 export interface RouterDeps {
   readonly authenticate: (req: IncomingMessage) => Promise<CallerResult>
   readonly instance: (id: string) => Promise<InstanceTarget | undefined>
+  /** The same answers when cached (no waiting at all), else `miss`: the hot path of proxying. */
+  readonly cachedCaller?: ((req: IncomingMessage) => CallerResult | typeof miss) | undefined
+  readonly cachedInstance?: ((id: string) => InstanceTarget | undefined | typeof miss) | undefined
   readonly alias: (name: string) => Promise<string | undefined>
   /** Resumes a suspended instance on behalf of a caller allowed to. */
   readonly wake: (auth: Authenticated, id: string) => Promise<void>
@@ -174,42 +180,44 @@ export const makeRouter = (deps: RouterDeps): Router => {
       res.writeHead(308, { location: `/instances/${target.id}/${target.rest}`, "content-length": 0 })
       return void res.end()
     }
-    deps.authenticate(req).then(
-      (auth) => {
-        if (auth === "invalid") {
-          return answer(req, res, 401, "Sign in again", "The credentials sent with this request are not valid.", { headers: { "www-authenticate": "Bearer" } })
-        }
-        return deps.instance(target.id).then((instance) => {
-          if (instance === undefined || !can(auth?.caller, "use", ref(instance))) {
-            if (auth === undefined && wantsHtml(req) && (req.method === "GET" || req.method === "HEAD")) {
-              res.writeHead(302, { location: `${signIn}?returnTo=${encodeURIComponent(req.url ?? "/")}`, "cache-control": "no-store", "content-length": 0 })
-              return void res.end()
-            }
-            if (auth === undefined) return answer(req, res, 401, "Sign in", "Sign in to use this app.", { headers: { "www-authenticate": "Bearer" } })
-            return answer(req, res, 404, "No such app instance", "This app instance does not exist, or it is not shared with you.")
-          }
-          deps.activity?.(instance.id)
-          if (instance.ready && instance.host !== undefined && instance.port !== undefined) return proxy(req, res, auth, instance)
-          if (instance.phase === "suspended") {
-            if (auth !== undefined && can(auth.caller, "manage", ref(instance))) {
-              return deps.wake(auth, instance.id).then(
-                () => answer(req, res, 503, "Waking the app up", "This app instance was suspended and is starting again. This page reloads by itself.", { refresh: 3 }),
-                (error) => {
-                  fail(error, `waking instance ${instance.id}`)
-                  answer(req, res, 503, "The app could not be woken", "This app instance is suspended and could not be started again. Try again later.")
-                }
-              )
-            }
-            return answer(req, res, 503, "The app is sleeping", "This app instance is suspended. Ask its owner to resume it.")
-          }
-          if (instance.phase === "failed") return answer(req, res, 503, "The app is not running", "This app instance stopped working. Its owner can see why in its logs.", { refresh: 10 })
-          return answer(req, res, 503, "The app is starting", "This app instance is getting ready. This page reloads by itself.", { refresh: 2 })
-        })
+    const decide = (auth: CallerResult, instance: InstanceTarget | undefined): void | Promise<void> => {
+      if (auth === "invalid") {
+        return answer(req, res, 401, "Sign in again", "The credentials sent with this request are not valid.", { headers: { "www-authenticate": "Bearer" } })
       }
-    ).catch((error: unknown) => {
-      fail(error, "routing a request")
-      answer(req, res, 503, "Try again", "The platform could not route this request just now.")
-    })
+      if (instance === undefined || !can(auth?.caller, "use", ref(instance))) {
+        if (auth === undefined && wantsHtml(req) && (req.method === "GET" || req.method === "HEAD")) {
+          res.writeHead(302, { location: `${signIn}?returnTo=${encodeURIComponent(req.url ?? "/")}`, "cache-control": "no-store", "content-length": 0 })
+          return void res.end()
+        }
+        if (auth === undefined) return answer(req, res, 401, "Sign in", "Sign in to use this app.", { headers: { "www-authenticate": "Bearer" } })
+        return answer(req, res, 404, "No such app instance", "This app instance does not exist, or it is not shared with you.")
+      }
+      deps.activity?.(instance.id)
+      if (instance.ready && instance.host !== undefined && instance.port !== undefined) return proxy(req, res, auth, instance)
+      if (instance.phase === "suspended") {
+        if (auth !== undefined && can(auth.caller, "manage", ref(instance))) {
+          return deps.wake(auth, instance.id).then(
+            () => answer(req, res, 503, "Waking the app up", "This app instance was suspended and is starting again. This page reloads by itself.", { refresh: 3 }),
+            (error) => {
+              fail(error, `waking instance ${instance.id}`)
+              answer(req, res, 503, "The app could not be woken", "This app instance is suspended and could not be started again. Try again later.")
+            }
+          )
+        }
+        return answer(req, res, 503, "The app is sleeping", "This app instance is suspended. Ask its owner to resume it.")
+      }
+      if (instance.phase === "failed") return answer(req, res, 503, "The app is not running", "This app instance stopped working. Its owner can see why in its logs.", { refresh: 10 })
+      return answer(req, res, 503, "The app is starting", "This app instance is getting ready. This page reloads by itself.", { refresh: 2 })
+    }
+    const cachedAuth = deps.cachedCaller?.(req) ?? miss
+    const cachedInstance = cachedAuth === miss ? miss : deps.cachedInstance?.(target.id) ?? miss
+    if (cachedAuth !== miss && cachedInstance !== miss) return void decide(cachedAuth, cachedInstance)
+    deps.authenticate(req)
+      .then((auth) => (auth === "invalid" ? decide(auth, undefined) : deps.instance(target.id).then((instance) => decide(auth, instance))))
+      .catch((error: unknown) => {
+        fail(error, "routing a request")
+        answer(req, res, 503, "Try again", "The platform could not route this request just now.")
+      })
   }
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
