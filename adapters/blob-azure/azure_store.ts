@@ -166,31 +166,37 @@ const bodyStream = (body: NodeJS.ReadableStream | undefined, length: number): Re
 const blockId = (token: string, index: number): string => Buffer.from(`${token}${String(index).padStart(16, "0")}`).toString("base64")
 const newToken = (): string => randomBytes(16).toString("hex")
 
+// Requests a caller waits on retry briefly (the SDK's default backs off for half a minute);
+// streamed uploads cannot be replayed, so they are tried once.
+const retrying: StoragePipelineOptions = { retryOptions: { maxTries: 3, retryDelayInMs: 300, maxRetryDelayInMs: 3000 } }
+const once: StoragePipelineOptions = { retryOptions: { maxTries: 1 } }
+
 const serviceClients = (options: AzureOptions) => {
-  const streaming: StoragePipelineOptions = { retryOptions: { maxTries: 1 } }
   if (options.connectionString !== undefined) {
     const text = Redacted.value(options.connectionString)
-    return { main: BlobServiceClient.fromConnectionString(text), streaming: BlobServiceClient.fromConnectionString(text, streaming) }
+    return { main: BlobServiceClient.fromConnectionString(text, retrying), streaming: BlobServiceClient.fromConnectionString(text, once) }
   }
   if (options.accountUrl === undefined) throw new Error("an Azure store needs a connection string or an account URL")
   if (options.accountName !== undefined && options.accountKey !== undefined) {
     const credential = new StorageSharedKeyCredential(options.accountName, Redacted.value(options.accountKey))
-    return { main: new BlobServiceClient(options.accountUrl, credential), streaming: new BlobServiceClient(options.accountUrl, credential, streaming) }
+    return { main: new BlobServiceClient(options.accountUrl, credential, retrying), streaming: new BlobServiceClient(options.accountUrl, credential, once) }
   }
   const sas = options.sasToken === undefined ? "" : `?${Redacted.value(options.sasToken).replace(/^\?/, "")}`
-  return { main: new BlobServiceClient(`${options.accountUrl}${sas}`), streaming: new BlobServiceClient(`${options.accountUrl}${sas}`, undefined, streaming) }
+  return { main: new BlobServiceClient(`${options.accountUrl}${sas}`, undefined, retrying), streaming: new BlobServiceClient(`${options.accountUrl}${sas}`, undefined, once) }
 }
 
-/** Builds the Azure store, creating the uploads container when it is absent. */
-export const makeAzure = (options: AzureOptions): Effect.Effect<BlobStore["Service"], BlobStoreError | BlobStoreUnavailable> =>
-  Effect.tryPromise({
-    try: async () => {
+/**
+ * Builds the Azure store. Nothing is asked of the service until the first call (a store whose
+ * account is unreachable still starts; its calls fail with `BlobStoreUnavailable`).
+ */
+export const makeAzure = (options: AzureOptions): Effect.Effect<BlobStore["Service"], BlobStoreError> =>
+  Effect.try({
+    try: () => {
       const clients = serviceClients(options)
       const uploads = clients.main.getContainerClient(options.uploadsContainer ?? "aquifer-uploads")
-      await uploads.createIfNotExists()
       return storeOver(clients.main, clients.streaming, options, uploads)
     },
-    catch: (error) => mapError(error, { message: "starting the Azure store failed" }) as BlobStoreError | BlobStoreUnavailable
+    catch: (error) => new BlobStoreError({ message: "the Azure store is misconfigured", cause: error })
   })
 
 const storeOver = (
@@ -276,36 +282,41 @@ const storeOver = (
         const response = await client.upload(firstBlock, firstBlock.byteLength, { ...attrs, conditions: conditionsOf(conditions), abortSignal: signal })
         return unquoteEtag(response.etag ?? "")
       }
-      const token = newToken()
-      const ids: Array<string> = []
-      const inFlight = new Set<Promise<void>>()
-      let failure: unknown
-      const stage = (block: Uint8Array) => {
-        const id = blockId(token, ids.length)
-        ids.push(id)
-        const task: Promise<void> = client.stageBlock(id, block, block.byteLength, { abortSignal: signal })
-          .then(() => undefined, (error: unknown) => {
-            failure ??= error
-          })
-          .finally(() => {
-            inFlight.delete(task)
-            pool.release(block)
-          })
-        inFlight.add(task)
-      }
-      stage(firstBlock)
-      let next: IteratorResult<Uint8Array> = second
-      while (next.done !== true) {
-        while (inFlight.size >= concurrency) await Promise.race(inFlight)
+      try {
+        const token = newToken()
+        const ids: Array<string> = []
+        const inFlight = new Set<Promise<void>>()
+        let failure: unknown
+        const stage = (block: Uint8Array) => {
+          const id = blockId(token, ids.length)
+          ids.push(id)
+          const task: Promise<void> = client.stageBlock(id, block, block.byteLength, { abortSignal: signal })
+            .then(() => undefined, (error: unknown) => {
+              failure ??= error
+            })
+            .finally(() => {
+              inFlight.delete(task)
+              pool.release(block)
+            })
+          inFlight.add(task)
+        }
+        stage(firstBlock)
+        let next: IteratorResult<Uint8Array> = second
+        while (next.done !== true) {
+          while (inFlight.size >= concurrency) await Promise.race(inFlight)
+          if (failure !== undefined) throw failure
+          stage(next.value)
+          next = await chunks.next()
+        }
+        await Promise.all(inFlight)
         if (failure !== undefined) throw failure
-        stage(next.value)
-        next = await chunks.next()
+        if (signal.aborted) throw signal.reason
+        const response = await client.commitBlockList(ids, { ...attrs, conditions: conditionsOf(conditions), abortSignal: signal })
+        return unquoteEtag(response.etag ?? "")
+      } finally {
+        // On failure, let go of the caller's stream too (not awaited: a block may still be in flight).
+        void chunks.return?.(undefined)?.catch(() => undefined)
       }
-      await Promise.all(inFlight)
-      if (failure !== undefined) throw failure
-      if (signal.aborted) throw signal.reason
-      const response = await client.commitBlockList(ids, { ...attrs, conditions: conditionsOf(conditions), abortSignal: signal })
-      return unquoteEtag(response.etag ?? "")
     } catch (error) {
       if (body.failure !== undefined) throw body.failure
       return await conditionFailure(key, conditions, error)
@@ -354,6 +365,16 @@ const storeOver = (
     contentType: properties.contentType ?? "application/octet-stream",
     metadata: decodeMetadata(properties.metadata)
   })
+
+  // The uploads container is created on the first multipart upload (once; again after a failure).
+  let uploadsReady: Promise<unknown> | undefined
+  const ensureUploads = () => {
+    uploadsReady ??= uploads.createIfNotExists().catch((error: unknown) => {
+      uploadsReady = undefined
+      throw error
+    })
+    return uploadsReady
+  }
 
   const keyTag = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 16)
   interface UploadRecord {
@@ -561,6 +582,7 @@ const storeOver = (
 
     createMultipartUpload: (key, options) =>
       call({ key, message: "creating the upload failed" }, async () => {
+        await ensureUploads()
         const uploadId = `${newToken()}${keyTag(key)}`
         await writeJson(`${uploadId}/upload.json`, { key, contentType: options.contentType, metadata: options.metadata } satisfies UploadRecord)
         return uploadId

@@ -3,6 +3,7 @@ import { suite } from "@aquifer/blob/testing"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { BlobServiceClient } from "@azure/storage-blob"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import { freePort } from "../../scripts/testing/ports.ts"
 import { type Azurite, startAzurite } from "./_azurite.ts"
 import { decodeMetadataName, encodeMetadataName } from "./azure_store.ts"
 import { layer, layerConfig } from "./mod.ts"
@@ -66,5 +67,29 @@ describe("blob-azure", () => {
       assert.strictEqual(missing._tag, "BlobStoreError")
       const unconfigured = yield* Effect.flip(Effect.provide(BlobStore, layer({ container: "kit" })))
       assert.strictEqual(unconfigured._tag, "BlobStoreError")
+    }))
+
+  it.effect("an unreachable account: the layer starts, calls fail with BlobStoreUnavailable, bodies are released", () =>
+    Effect.gen(function*() {
+      const closed = `http://127.0.0.1:${yield* Effect.promise(freePort)}/devstoreaccount1`
+      const unreachable = layer({
+        container: "kit",
+        connectionString: Redacted.make(azurite!.connectionString.replace(azurite!.url, closed))
+      })
+      const store = yield* Effect.provide(BlobStore, unreachable)
+      assert.strictEqual((yield* Effect.flip(store.head("x")))._tag, "BlobStoreUnavailable")
+      for (const contentLength of [64 * 1024 * 5, undefined]) {
+        let cancelled = false
+        const body = new ReadableStream<Uint8Array>({
+          pull: (controller) => controller.enqueue(new Uint8Array(64 * 1024)),
+          cancel: () => {
+            cancelled = true
+          }
+        }, { highWaterMark: 0 })
+        const failed = yield* Effect.flip(store.put("x", body, { contentLength }))
+        assert.strictEqual(failed._tag, "BlobStoreUnavailable")
+        for (let i = 0; i < 100 && !cancelled; i++) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
+        assert.isTrue(cancelled, `the caller's stream is released (${contentLength === undefined ? "unknown" : "known"} length)`)
+      }
     }))
 })

@@ -8,21 +8,21 @@
  * `AQUIFER_AZURE_BLOCK_SIZE`. See docs/adapters/blob.md.
  * @module
  */
-import { BlobStore, type BlobStoreError, type BlobStoreUnavailable } from "@aquifer/blob"
+import { BlobStore, type BlobStoreError } from "@aquifer/blob"
 import { Config, Effect, Layer, Option } from "effect"
 import { type AzureOptions, makeAzure } from "./azure_store.ts"
 
 export type { AzureOptions }
 
-/** The store on `options.container`; creates the uploads container when it is absent. */
-export const layer = (options: AzureOptions): Layer.Layer<BlobStore, BlobStoreError | BlobStoreUnavailable> =>
+/** The store on `options.container`; the uploads container is created on the first multipart upload. */
+export const layer = (options: AzureOptions): Layer.Layer<BlobStore, BlobStoreError> =>
   Layer.effect(BlobStore, makeAzure(options))
 
 /**
  * The store configured from `AQUIFER_AZURE_*` environment variables. Without a connection string
  * or an account URL the layer fails with `BlobStoreError`.
  */
-export const layerConfig: Layer.Layer<BlobStore, BlobStoreError | BlobStoreUnavailable | Config.ConfigError> = Layer.unwrap(
+export const layerConfig: Layer.Layer<BlobStore, BlobStoreError | Config.ConfigError> = Layer.unwrap(
   Effect.gen(function*() {
     const container = yield* Config.String("AQUIFER_AZURE_CONTAINER")
     const uploadsContainer = yield* Config.String("AQUIFER_AZURE_UPLOADS_CONTAINER").pipe(Config.withDefault("aquifer-uploads"))

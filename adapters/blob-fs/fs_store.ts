@@ -263,7 +263,8 @@ const start = async (root: string): Promise<BlobStore["Service"]> => {
           if (current !== conditions.ifMatch) throw new PreconditionFailed({ key, reason: "if-match" })
         }
         for (let attempt = 0;; attempt++) {
-          created ??= await mkdir(dir, { recursive: true })
+          const made = await mkdir(dir, { recursive: true })
+          created ??= made
           try {
             if (conditions.ifNoneMatch === "*") {
               await link(path, target)

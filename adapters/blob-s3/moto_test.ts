@@ -45,7 +45,7 @@ describe("blob-s3", () => {
       assert.strictEqual(result.contentType, "text/plain")
     }))
 
-  it.effect("a missing bucket is a BlobStoreError, an unreachable endpoint BlobStoreUnavailable", () =>
+  it.effect("a missing bucket is a BlobStoreError, an unreachable endpoint BlobStoreUnavailable (the body released)", () =>
     Effect.gen(function*() {
       const missing = yield* Effect.flip(BlobStore.use((store) => store.list({ prefix: "x" })).pipe(
         Effect.provide(layer({ bucket: "no-such-bucket", endpoint: server!.endpoint, forcePathStyle: true, credentials }))
@@ -56,6 +56,21 @@ describe("blob-s3", () => {
         Effect.provide(layer({ bucket: "kit", endpoint: closed, forcePathStyle: true, credentials }))
       ))
       assert.strictEqual(unreachable._tag, "BlobStoreUnavailable")
+      for (const contentLength of [5, undefined]) {
+        let cancelled = false
+        const body = new ReadableStream<Uint8Array>({
+          pull: (controller) => controller.enqueue(new Uint8Array(64 * 1024)),
+          cancel: () => {
+            cancelled = true
+          }
+        }, { highWaterMark: 0 })
+        const failed = yield* Effect.flip(BlobStore.use((store) => store.put("x", body, { contentLength: contentLength === undefined ? undefined : 64 * 1024 * contentLength })).pipe(
+          Effect.provide(layer({ bucket: "kit", endpoint: closed, forcePathStyle: true, credentials, partSize: 5 * 1024 * 1024 }))
+        ))
+        assert.strictEqual(failed._tag, "BlobStoreUnavailable")
+        for (let i = 0; i < 100 && !cancelled; i++) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
+        assert.isTrue(cancelled, `the caller's stream is released (${contentLength === undefined ? "unknown" : "known"} length)`)
+      }
     }))
 
   it.effect("the completion marker stays out of user metadata, and copies do not carry it", () =>

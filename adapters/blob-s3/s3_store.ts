@@ -251,6 +251,8 @@ const clientConfig = (options: S3Options): S3ClientConfig => ({
  * effect is interrupted or the body fails. The stream itself never errors: the SDK wraps it
  * (aws-chunked encoding) in streams nobody listens to for errors, and would otherwise wait for
  * bytes that never come. A failed body aborts the request first, so no object is written.
+ * Destroying the stream once the request is over releases the caller's stream if it was not
+ * read to its end.
  */
 const streamed = (body: BodySource, signal: AbortSignal) => {
   const controller = new AbortController()
@@ -456,8 +458,12 @@ const storeOver = (client: S3Client, options: S3Options): BlobStore["Service"] =
         const attributes = { contentType: options.contentType, metadata: options.metadata }
         if (options.contentLength !== undefined && options.contentLength <= maxSinglePut) {
           const request = streamed(body, signal)
-          const etag = await putSingle(key, request.stream, options.contentLength, attributes, options, request.signal)
-          return { key, size: body.bytes, etag } satisfies WriteResult
+          try {
+            const etag = await putSingle(key, request.stream, options.contentLength, attributes, options, request.signal)
+            return { key, size: body.bytes, etag } satisfies WriteResult
+          } finally {
+            request.stream.destroy()
+          }
         }
         const size = options.contentLength === undefined ? partSize : Math.max(partSize, Math.ceil(options.contentLength / 10_000))
         const pool = pooledChunks(body, size, queueSize + 1)
@@ -480,8 +486,13 @@ const storeOver = (client: S3Client, options: S3Options): BlobStore["Service"] =
             return await parts.next()
           }
         }
-        const etag = await putMultipart(key, firstPart, rest, pool.release, attributes, options, signal)
-        return { key, size: body.bytes, etag } satisfies WriteResult
+        try {
+          const etag = await putMultipart(key, firstPart, rest, pool.release, attributes, options, signal)
+          return { key, size: body.bytes, etag } satisfies WriteResult
+        } finally {
+          // On failure, let go of the caller's stream too (not awaited: a part may still be in flight).
+          void parts.return?.(undefined)?.catch(() => undefined)
+        }
       }, body),
 
     get: (key, options) =>
@@ -622,6 +633,7 @@ const storeOver = (client: S3Client, options: S3Options): BlobStore["Service"] =
           Body: request.stream,
           ContentLength: body.expectedLength
         }), { abortSignal: request.signal }).catch(async (error: unknown) => {
+          request.stream.destroy()
           // Some servers answer a part for a finished upload with an error of their own: ask.
           if (body.failure === undefined && nameOf(error) !== "NoSuchUpload") {
             await client.send(new ListPartsCommand({ Bucket, Key: key, UploadId, MaxParts: 1 })).catch((probe: unknown) => {

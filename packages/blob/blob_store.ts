@@ -219,7 +219,7 @@ export class BlobStore extends Context.Service<BlobStore, {
    * PUT, or a committed block list): until it succeeds readers see the previous object or none.
    * Conditional with `ifNoneMatch` / `ifMatch` (see {@link PutOptions}). If the body's stream
    * fails, or ends before / runs past `contentLength`, fails with `InvalidArgument` (field
-   * `body`) and writes nothing. Interrupting the effect writes nothing either.
+   * `body`) and writes nothing; so does interrupting the effect before the body has ended.
    */
   readonly put: (
     key: string,
@@ -422,6 +422,10 @@ const checkPartNumber = (partNumber: unknown) =>
 
 const checkBody = (body: unknown) => isBlobBody(body) ? Effect.void : invalid("body", "a body must be a ReadableStream or an AsyncIterable of Uint8Array")
 
+/** When a driver fails before reading a body (a backend that is down), the caller's stream is released. */
+const releaseUnread = (source: BodySource) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.onError(effect, () => Effect.promise(() => source.cancel()))
+
 /**
  * Builds the port from a driver: every argument is checked here, once, for all adapters, and a
  * body refused by these checks is cancelled so the caller's stream is released.
@@ -444,15 +448,16 @@ export const fromDriver = (driver: BlobStoreDriver): BlobStoreService => {
           if (options.contentLength !== undefined) yield* checkLength("contentLength", options.contentLength, Number.MAX_SAFE_INTEGER)
           ifMatch = yield* checkConditions(options)
         }),
-        Effect.suspend(() =>
-          driver.put(key, BodySource.from(body, options.contentLength), {
+        Effect.suspend(() => {
+          const source = BodySource.from(body, options.contentLength)
+          return driver.put(key, source, {
             contentType: options.contentType ?? defaultContentType,
             metadata: options.metadata ?? {},
             contentLength: options.contentLength,
             ifNoneMatch: options.ifNoneMatch,
             ifMatch
-          })
-        )
+          }).pipe(releaseUnread(source))
+        })
       )
     },
     get: (key, options = {}) =>
@@ -513,7 +518,10 @@ export const fromDriver = (driver: BlobStoreDriver): BlobStoreService => {
           yield* checkBody(body)
           yield* checkLength("contentLength", options?.contentLength, maxPartSize)
         }),
-        Effect.suspend(() => driver.uploadPart(key, uploadId, partNumber, BodySource.from(body, options.contentLength)))
+        Effect.suspend(() => {
+          const source = BodySource.from(body, options.contentLength)
+          return driver.uploadPart(key, uploadId, partNumber, source).pipe(releaseUnread(source))
+        })
       ),
     listParts: (key, uploadId, options = {}) =>
       Effect.gen(function*() {
