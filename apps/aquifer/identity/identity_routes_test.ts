@@ -85,7 +85,7 @@ describe("identity routes of the all-in-one (real embedded issuer, real HTTP)", 
     const logout = new URL(out.headers.get("location")!)
     assert.strictEqual(logout.origin + logout.pathname, `${origin}/oidc/session/end`)
     assert.strictEqual(logout.searchParams.get("post_logout_redirect_uri"), `${origin}/`)
-    assert.isTrue(out.headers.getSetCookie().some((line) => /^aquifer_session=;/.test(line) && /Max-Age=0/i.test(line)))
+    assert.isTrue(out.headers.getSetCookie().some((line) => line.startsWith("aquifer_session=;") && /Max-Age=0/i.test(line)))
     const confirm = await browser.request(logout.toString())
     assert.strictEqual(confirm.status, 200)
     assert.include(await confirm.text(), "Sign out of Aquifer")
@@ -162,7 +162,7 @@ describe("identity routes of the all-in-one (real embedded issuer, real HTTP)", 
     }
     const dead = await fetch(`${origin}/api/v1/me`, { headers: withCookie("x".repeat(43)) })
     assert.strictEqual(dead.status, 401)
-    assert.isTrue(dead.headers.getSetCookie().some((line) => /^aquifer_session=;/.test(line)))
+    assert.isTrue(dead.headers.getSetCookie().some((line) => line.startsWith("aquifer_session=;")))
   }, 60_000)
 
   it("keeps two accounts with one e-mail and different subjects as two users", async () => {
