@@ -11,7 +11,7 @@ import { join } from "node:path"
 import WebSocket from "ws"
 import { freePort } from "../../../scripts/testing/ports.ts"
 import { captureLog, testConfig } from "../_test_support.ts"
-import { addTestUser, type Browser, identityTestLayer, signInAs } from "../identity/testing.ts"
+import { addTestUser, type Browser, identityTestLayer, signInAs, testAdmin } from "../identity/testing.ts"
 import { type RunningServer, startServer } from "../server.ts"
 import { helloBundle } from "./_test_bundles.ts"
 import { appStoreTestLayer } from "./testing.ts"
@@ -26,6 +26,7 @@ const logs = captureLog()
 let origin: string
 let alice: { browser: Browser; subject: string }
 let bob: { browser: Browser }
+let admin: { browser: Browser }
 const secretValue = `hunter2-${randomBytes(6).toString("hex")}`
 
 beforeAll(async () => {
@@ -46,6 +47,9 @@ beforeAll(async () => {
       }).pipe(Layer.provide(layerAuditLog))
     ).pipe(Layer.provideMerge(databaseLayer({})))
   })
+  // The first administrator is made when the issuer starts on an empty account store: sign in
+  // as them before adding anyone else.
+  admin = { browser: (await signInAs(origin, testAdmin.username, testAdmin.password)).browser }
   const alicePassword = await addTestUser(server.runtime, { username: "alice", roles: ["full"], email: "alice@example.com" })
   const bobPassword = await addTestUser(server.runtime, { username: "bob", roles: ["full"] })
   const a = await signInAs(origin, "alice", alicePassword)
@@ -138,6 +142,15 @@ describe("App Store end to end (real sign-in, real processes, through the router
     assert.notStrictEqual(((await shared.json()) as typeof echo).headers["x-aquifer-user-subject"], alice.subject)
     assert.strictEqual((await call(bob, "POST", `/api/v1/instances/${instance.id}/suspend`)).status, 403)
 
+    assert.strictEqual((await call(alice, "POST", "/api/v1/aliases", { name: "hello-desk", instanceId: instance.id })).status, 403)
+    assert.strictEqual((await call(admin, "POST", "/api/v1/aliases", { name: "hello-desk", instanceId: instance.id })).status, 201)
+    const redirect = await bob.browser.request(`${origin}/a/hello-desk/echo?from=alias`)
+    assert.strictEqual(redirect.status, 302)
+    assert.strictEqual(redirect.headers.get("location"), `${instance.path}echo?from=alias`)
+    const viaAlias = await bob.browser.request(`${origin}${redirect.headers.get("location")}`)
+    assert.strictEqual(viaAlias.status, 200)
+    assert.strictEqual(((await viaAlias.json()) as typeof echo).path, `${instance.path}echo?from=alias`)
+
     for (const path of ["/api/v1/secrets", `/api/v1/instances/${instance.id}`, `/api/v1/versions/${version.id}`, `/api/v1/instances/${instance.id}/logs`]) {
       const text = await (await call(alice, "GET", path)).text()
       assert.notInclude(text, secretValue, path)
@@ -159,6 +172,7 @@ describe("App Store end to end (real sign-in, real processes, through the router
     assert.strictEqual(busy.status, 400)
     assert.strictEqual((await call(alice, "DELETE", `/api/v1/instances/${instance.id}`)).status, 204)
     assert.strictEqual((await alice.browser.request(`${origin}${instance.path}echo`)).status, 404)
+    assert.strictEqual((await bob.browser.request(`${origin}/a/hello-desk/`)).status, 404)
     assert.strictEqual((await call(alice, "DELETE", `/api/v1/versions/${version.id}`)).status, 204)
   }, 180_000)
 
