@@ -8,7 +8,7 @@ import { rm, stat } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { freePort, waitForHttp } from "../../scripts/testing/ports.ts"
-import { bodyToFile, idleRss, log, makeSource, MiB, plainCopy, ratio, readSource, rounds, table, workDir } from "./_bench_support.ts"
+import { bodyToFile, idleRss, log, makeSource, MiB, plainCopy, ratio, readSource, rounds, table, workDir } from "../../scripts/testing/blob_bench.ts"
 import { layer } from "./mod.ts"
 
 // The well-known development account of Azurite (not importing _azurite.ts, which loads Azurite here).

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process"
 import { Effect, ManagedRuntime } from "effect"
 import { copyFile, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { bodyToFile, idleRss, log, makeSource, MiB, plainCopy, ratio, readSource, rounds, table, workDir } from "./_bench_support.ts"
+import { bodyToFile, idleRss, log, makeSource, MiB, plainCopy, ratio, readSource, rounds, table, workDir } from "../../scripts/testing/blob_bench.ts"
 import { layer } from "./mod.ts"
 
 const size = Number(process.env.AQUIFER_BENCH_BLOB_BYTES ?? 1024 * MiB)

@@ -6,7 +6,7 @@ import * as oauth from "oauth4webapi"
 import { Unavailable } from "@aquifer/core"
 import { IssuerStateStore, layerIssuerStateMemory, layerLocalAccountsMemory, LocalAccount, LocalAccountStore } from "@aquifer/identity"
 import { createAccount, EmbeddedIssuer, type EmbeddedIssuerOptions, make } from "./mod.ts"
-import { Browser } from "./testdata/browser.ts"
+import { Browser } from "../../scripts/testing/browser.ts"
 import { freePort } from "../../scripts/testing/ports.ts"
 
 interface Running {

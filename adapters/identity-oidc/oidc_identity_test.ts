@@ -3,7 +3,7 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from "jose"
 import { Identity, type SignInChallenge } from "@aquifer/identity"
 import { layer as oidcLayer, type OidcOptions } from "./mod.ts"
-import { Browser } from "./testdata/browser.ts"
+import { Browser } from "../../scripts/testing/browser.ts"
 import { newSigningKey, startProvider, type TestProvider } from "./testdata/provider.ts"
 import { freePort } from "../../scripts/testing/ports.ts"
 

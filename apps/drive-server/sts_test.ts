@@ -16,7 +16,7 @@ import { createAccount, make as makeIssuer, setPassword } from "@aquifer/identit
 import { layer as oidcLayer } from "@aquifer/identity-oidc"
 import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { Browser } from "../../adapters/identity-oidc/testdata/browser.ts"
+import { Browser } from "../../scripts/testing/browser.ts"
 import { freePort } from "../../scripts/testing/ports.ts"
 import { ensureVenv } from "../../scripts/testing/venv.ts"
 import { startTestDrive, type TestDrive } from "./_test_support.ts"

@@ -1,5 +1,5 @@
-// Shared by this adapter's benchmark (each adapter keeps its own copy: adapters may not import one
-// another): a source file, the plain-copy baseline, an RSS sampler, interleaved rounds, the table.
+// Shared by the blob adapters' benchmarks: a source file, the plain-copy baseline, an RSS sampler,
+// interleaved rounds, the table.
 import { randomFillSync } from "node:crypto"
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs"
 import { open } from "node:fs/promises"

@@ -14,7 +14,7 @@ import { Effect, type ManagedRuntime, Redacted } from "effect"
 import type { Role } from "@aquifer/core"
 import type { LocalAccountStore } from "@aquifer/identity"
 import { createAccount, setPassword } from "@aquifer/identity-issuer"
-import { Browser } from "../../../adapters/identity-oidc/testdata/browser.ts"
+import { Browser } from "../../../scripts/testing/browser.ts"
 import { identityLayer, type IdentityOptions } from "./layer.ts"
 
 export { Browser }
