@@ -78,29 +78,20 @@ async function* decodeChunked(
 ): AsyncGenerator<Uint8Array> {
   const { signed, checksums } = options
   let previous = signed?.claim.signature ?? ""
-  let pending: Uint8Array = new Uint8Array(0)
-  let state: "header" | "data" | "data-end" | "trailer" | "done" = "header"
+  type State = "header" | "data" | "data-end" | "trailer" | "done"
+  let state = "header" as State
   let remaining = 0
+  let crlfSeen = 0
+  let carry: Uint8Array | undefined
   let chunkSig: string | undefined
   let chunkHash: Hash | undefined
   let produced = 0
+  let extra = false
   const trailers: Array<[string, string]> = []
 
-  const takeLine = (): string | undefined => {
-    const end = pending.indexOf(10)
-    if (end < 0) {
-      if (pending.length > maxLine) throw invalidChunk("a header or trailer line is too long")
-      return undefined
-    }
-    if (end === 0 || pending[end - 1] !== 13) throw invalidChunk("lines must end with CRLF")
-    const line = Buffer.from(pending.buffer, pending.byteOffset, end - 1).toString("latin1")
-    pending = pending.subarray(end + 1)
-    return line
-  }
-
-  const finishChunk = (size: number) => {
+  const finishChunk = (empty: boolean) => {
     if (signed !== undefined) {
-      const hash = size === 0 ? emptySha256 : chunkHash!.digest("hex")
+      const hash = empty ? emptySha256 : chunkHash!.digest("hex")
       const expected = chunkSignature(signed.key, signed.claim, previous, hash, "PAYLOAD")
       if (chunkSig === undefined || !sameHex(expected, chunkSig)) {
         throw new S3Error("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided for a chunk.")
@@ -109,63 +100,89 @@ async function* decodeChunked(
     }
   }
 
+  const onHeader = (line: string) => {
+    const semicolon = line.indexOf(";")
+    const size = readHex(semicolon < 0 ? line : line.slice(0, semicolon))
+    if (size > maxChunkSize) throw invalidChunk("a chunk is too large")
+    chunkSig = undefined
+    if (semicolon >= 0) {
+      const extension = line.slice(semicolon + 1)
+      if (!extension.startsWith("chunk-signature=")) throw invalidChunk("unknown chunk extension")
+      chunkSig = extension.slice("chunk-signature=".length)
+    }
+    if (signed !== undefined && chunkSig === undefined) throw invalidChunk("a chunk lacks its signature")
+    chunkHash = signed === undefined ? undefined : createHash("sha256")
+    if (size === 0) {
+      finishChunk(true)
+      state = "trailer"
+    } else {
+      remaining = size
+      state = "data"
+    }
+  }
+
+  const onTrailer = (line: string) => {
+    if (line === "") {
+      state = "done"
+      return
+    }
+    const colon = line.indexOf(":")
+    if (colon <= 0) throw invalidChunk("a trailer line lacks its colon")
+    trailers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()])
+    if (trailers.length > 8) throw invalidChunk("too many trailers")
+  }
+
   for await (const input of source) {
-    pending = pending.length === 0 ? input : Buffer.concat([pending, input])
-    while (pending.length > 0 && state !== "done") {
-      if (state === "header") {
-        const line = takeLine()
-        if (line === undefined) break
-        const semicolon = line.indexOf(";")
-        const size = readHex(semicolon < 0 ? line : line.slice(0, semicolon))
-        if (size > maxChunkSize) throw invalidChunk("a chunk is too large")
-        chunkSig = undefined
-        if (semicolon >= 0) {
-          const extension = line.slice(semicolon + 1)
-          if (!extension.startsWith("chunk-signature=")) throw invalidChunk("unknown chunk extension")
-          chunkSig = extension.slice("chunk-signature=".length)
-        }
-        if (signed !== undefined && chunkSig === undefined) throw invalidChunk("a chunk lacks its signature")
-        chunkHash = signed === undefined ? undefined : createHash("sha256")
-        if (size === 0) {
-          finishChunk(0)
-          state = "trailer"
-        } else {
-          remaining = size
-          state = "data"
-        }
-      } else if (state === "data") {
-        const take = Math.min(remaining, pending.length)
-        const part = pending.subarray(0, take)
-        pending = pending.subarray(take)
+    let at = 0
+    while (at < input.length) {
+      if ((state as State) === "done") {
+        extra = true
+        break
+      }
+      if ((state as State) === "data") {
+        const take = Math.min(remaining, input.length - at)
+        const part = input.subarray(at, at + take)
+        at += take
         remaining -= take
         produced += take
         if (produced > options.decodedLength) throw incomplete()
         chunkHash?.update(part)
         for (const check of checksums) check.checksum.update(part)
-        if (remaining === 0) state = "data-end"
+        if (remaining === 0) {
+          state = "data-end"
+          crlfSeen = 0
+        }
         yield part
       } else if (state === "data-end") {
-        if (pending.length < 2) break
-        if (pending[0] !== 13 || pending[1] !== 10) throw invalidChunk("chunk data must end with CRLF")
-        pending = pending.subarray(2)
-        finishChunk(1)
-        state = "header"
-      } else if (state === "trailer") {
-        const line = takeLine()
-        if (line === undefined) break
-        if (line === "") {
-          state = "done"
-          break
+        const expected = crlfSeen === 0 ? 13 : 10
+        if (input[at] !== expected) throw invalidChunk("chunk data must end with CRLF")
+        at++
+        if (++crlfSeen === 2) {
+          finishChunk(false)
+          state = "header"
         }
-        const colon = line.indexOf(":")
-        if (colon <= 0) throw invalidChunk("a trailer line lacks its colon")
-        trailers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()])
-        if (trailers.length > 8) throw invalidChunk("too many trailers")
+      } else {
+        const newline = input.indexOf(10, at)
+        const end = newline < 0 ? input.length : newline + 1
+        const piece = input.subarray(at, end)
+        at = end
+        const bytes = carry === undefined ? piece : Buffer.concat([carry, piece])
+        if (bytes.length > maxLine) throw invalidChunk("a header or trailer line is too long")
+        if (newline < 0) {
+          carry = bytes === piece ? Buffer.from(piece) : bytes
+          continue
+        }
+        carry = undefined
+        if (bytes.length < 2 || bytes[bytes.length - 2] !== 13) throw invalidChunk("lines must end with CRLF")
+        const line = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length - 2).toString("latin1")
+        if (state === "header") onHeader(line)
+        else onTrailer(line)
       }
     }
+    if (extra) break
   }
-  if (state !== "done") throw incomplete()
-  if (pending.length > 0) throw invalidChunk("data after the final chunk")
+  if (extra) throw invalidChunk("data after the final chunk")
+  if ((state as State) !== "done") throw incomplete()
   if (produced !== options.decodedLength) throw incomplete()
 
   const trailerSignature = trailers.find(([name]) => name === "x-amz-trailer-signature")?.[1]

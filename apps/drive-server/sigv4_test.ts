@@ -72,6 +72,28 @@ describe("SigV4", () => {
     assert.strictEqual(await drain(payload.stream), 66560)
   })
 
+  it("decodes the body however the network splits it (single bytes, random pieces)", async () => {
+    const headers = exampleHeaders()
+    const verification = verifyExample(headers)
+    const body = exampleBody()
+    const singleBytes = async function*() {
+      for (let i = 0; i < body.length; i++) yield body.subarray(i, i + 1)
+    }
+    assert.strictEqual(await drain(payloadOf(singleBytes(), headers, verification).stream), 66560)
+    let seed = 7
+    const randomPieces = async function*() {
+      for (let at = 0; at < body.length;) {
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        const size = 1 + (seed % 9000)
+        yield body.subarray(at, at + size)
+        at += size
+      }
+    }
+    assert.strictEqual(await drain(payloadOf(randomPieces(), headers, verification).stream), 66560)
+    const withExtra = Buffer.concat([body, Buffer.from("junk")])
+    assert.strictEqual(await code(() => drain(payloadOf(from(withExtra), headers, verification).stream)), "InvalidRequest")
+  })
+
   it("refuses a chunk whose data or signature was altered, before the body ends", async () => {
     const headers = exampleHeaders()
     const verification = verifyExample(headers)
