@@ -257,6 +257,7 @@ export const launch = Effect.fnUntraced(function*(caller: Caller, input: LaunchI
     if (entry.value !== undefined) files.push({ path: entry.path, value: entry.value })
     else requests.push({ secret: entry.secret!, key: entry.secretKey!, optional: entry.optional, file: secretFileTarget(entry.path), origin: `File ${entry.path}` })
   }
+  const runnable = yield* launcher.runnable({ app, version, instanceId: id, basePath, files })
   const resolved = yield* resolveSecrets({ appName: app.name, owner: caller.principal.key, requests }).pipe(
     Effect.catchTag("MissingSecret", (error) => Effect.fail(new LaunchRefused({ message: error.message, field: "secrets" }))),
     Effect.catchTag("SecretCipherError", (error) => Effect.fail(new Unavailable({ message: error.message })))
@@ -265,7 +266,6 @@ export const launch = Effect.fnUntraced(function*(caller: Caller, input: LaunchI
   if (runtime.enableOIDC && settings.oidc !== undefined) {
     material["aquifer-apps-oidc"] = { clientSecret: settings.oidc.clientSecret }
   }
-  const runnable = yield* launcher.runnable({ app, version, instanceId: id, basePath, files })
   const visibility = input.visibility ?? "PRIVATE"
   const resources = {
     requests: { cpu: runtime.cpuReservation, memory: runtime.memoryReservation },

@@ -11,6 +11,7 @@ import { layerConfig as blobFsFromEnv } from "@aquifer/blob-fs"
 import { layer as bundleZip } from "@aquifer/bundle-zip"
 import { type Database, layerAppCatalog, layerSecretStore } from "@aquifer/metadata-postgres"
 import { Scheduler } from "@aquifer/scheduler"
+import { layerConfig as kubernetesSchedulerFromEnv } from "@aquifer/scheduler-kubernetes"
 import { layerConfig as localSchedulerFromEnv } from "@aquifer/scheduler-local"
 import { SecretCipher, SecretStore } from "@aquifer/secrets"
 import { layerConfig as localCipherFromEnv } from "@aquifer/secrets-local"
@@ -18,6 +19,7 @@ import { Config, Context, Effect, Layer, Option, Schedule } from "effect"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { serverConfig } from "../config.ts"
+import { layer as imageLauncher } from "../launcher/image_launcher.ts"
 import { layer as localLauncher } from "../launcher/local_launcher.ts"
 
 /**
@@ -77,13 +79,15 @@ export const appStoreLayer = (options: {
   readonly python?: string | undefined
   readonly blobs: Layer.Layer<BlobStore, unknown>
   readonly scheduler: Layer.Layer<Scheduler, unknown>
+  /** `local`: apps run as processes through the local launcher; `kubernetes`: as images. */
+  readonly launcher?: "local" | "image" | undefined
   readonly cipher: Layer.Layer<SecretCipher, unknown>
   readonly sweepIntervalMillis?: number | undefined
 }): Layer.Layer<AppStoreServices, unknown, Database | AuditLog> =>
   Layer.mergeAll(
     layerSecretStore,
     bundleZip,
-    localLauncher({ home: options.home, venvs: options.venvs, python: options.python }),
+    options.launcher === "image" ? imageLauncher : localLauncher({ home: options.home, venvs: options.venvs, python: options.python }),
     Layer.succeed(AppStoreSettings, AppStoreSettings.of(options.settings)),
     idleSweeper(options.sweepIntervalMillis ?? 60_000)
   ).pipe(
@@ -91,7 +95,7 @@ export const appStoreLayer = (options: {
   )
 
 /**
- * From the environment: `AQUIFER_MAX_INSTANCES_PER_USER` (10), `AQUIFER_MAX_INSTANCES_PER_VISITOR`
+ * From the environment: `AQUIFER_SCHEDULER` (`local` | `kubernetes`), `AQUIFER_MAX_INSTANCES_PER_USER` (10), `AQUIFER_MAX_INSTANCES_PER_VISITOR`
  * (2), `AQUIFER_MAX_BUNDLE_BYTES` (256 MiB), `AQUIFER_APPS_PYTHON` (`python3`),
  * `AQUIFER_APPS_OIDC_*` for apps with EnableOIDC, and each adapter's own keys.
  */
@@ -103,6 +107,7 @@ export const appStoreLayerFromEnv: Layer.Layer<AppStoreServices, unknown, Databa
     const perVisitor = yield* Config.Int("AQUIFER_MAX_INSTANCES_PER_VISITOR").pipe(Config.withDefault(2))
     const maxBundle = yield* Config.Int("AQUIFER_MAX_BUNDLE_BYTES").pipe(Config.withDefault(defaultBundleLimits.maxBundleBytes))
     const python = yield* Config.String("AQUIFER_APPS_PYTHON").pipe(Config.withDefault("python3"))
+    const scheduler = yield* Config.Literals(["local", "kubernetes"], "AQUIFER_SCHEDULER").pipe(Config.withDefault("local" as const))
     const oidcClient = yield* Config.option(Config.String("AQUIFER_APPS_OIDC_CLIENT_ID"))
     const oidcSecret = yield* Config.option(Config.Redacted("AQUIFER_APPS_OIDC_CLIENT_SECRET"))
     const oidcProvider = yield* Config.option(Config.String("AQUIFER_APPS_OIDC_PROVIDER_URL"))
@@ -117,6 +122,14 @@ export const appStoreLayerFromEnv: Layer.Layer<AppStoreServices, unknown, Databa
         ? { clientId: oidcClient.value, clientSecret: oidcSecret.value, providerUrl: Option.getOrElse(oidcProvider, () => `${publicUrl}/oidc`) }
         : undefined
     }
-    return appStoreLayer({ settings, home, python, blobs: blobFsFromEnv, scheduler: localSchedulerFromEnv, cipher: localCipherFromEnv })
+    return appStoreLayer({
+      settings,
+      home,
+      python,
+      blobs: blobFsFromEnv,
+      scheduler: scheduler === "kubernetes" ? kubernetesSchedulerFromEnv : localSchedulerFromEnv,
+      launcher: scheduler === "kubernetes" ? "image" : "local",
+      cipher: localCipherFromEnv
+    })
   })
 )
