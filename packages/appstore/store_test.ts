@@ -101,6 +101,28 @@ describe("App Store use cases (in-memory ports; the bundle reader and launcher a
       assert.strictEqual((yield* listApps(bob, {})).items[0]!.latest?.version, "1.10.0")
     }).pipe(Effect.provide(services)))
 
+  it.effect("pages through the apps a caller may see, skipping hidden ones, each exactly once", () =>
+    Effect.gen(function*() {
+      const visible: Array<string> = []
+      for (let i = 0; i < 12; i++) {
+        const owner = i % 3 === 0 ? bob : alice
+        const name = `app-${String(i).padStart(2, "0")}`
+        yield* importBundle(owner, bundle(name), { visibility: i % 2 === 0 ? "PRIVATE" : "ALL_USERS" })
+        if (owner === bob || i % 2 === 1) visible.push(name)
+      }
+      const seen: Array<string> = []
+      let cursor: string | undefined
+      let pages = 0
+      do {
+        const page = yield* listApps(bob, { limit: 2, cursor })
+        assert.isAtMost(page.items.length, 2)
+        seen.push(...page.items.map((e) => e.app.name))
+        cursor = page.next
+        pages++
+      } while (cursor !== undefined && pages < 20)
+      assert.deepStrictEqual(seen, visible)
+    }).pipe(Effect.provide(services)))
+
   it.effect("shows a PRIVATE app to members of a tag's visitor roles", () =>
     Effect.gen(function*() {
       const tag = yield* createTag(admin, { name: "finance", visitorRoles: ["finance"], adminRoles: ["finance-admins"] })

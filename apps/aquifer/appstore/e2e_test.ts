@@ -99,6 +99,11 @@ describe("App Store end to end (real sign-in, real processes, through the router
     const secret = await call(alice, "POST", "/api/v1/secrets", { name: "warehouse", visibility: "PRIVATE", data: { password: secretValue, token: "tok-e2e" } })
     assert.strictEqual(secret.status, 201)
 
+    const appSecret = await call(alice, "POST", "/api/v1/secrets", { name: "hello-config", visibility: "APP", appName: "hello", data: { key: "v" } })
+    assert.strictEqual(appSecret.status, 201)
+    assert.strictEqual((await call(bob, "POST", "/api/v1/secrets", { name: "hello-config2", visibility: "APP", appName: "hello", data: { key: "v" } })).status, 404)
+    assert.strictEqual((await call(alice, "POST", "/api/v1/secrets", { name: "everyone", visibility: "ALL_USERS", data: { key: "v" } })).status, 403)
+
     const launched = await call(alice, "POST", "/api/v1/instances", { versionId: version.id })
     assert.strictEqual(launched.status, 201, await launched.clone().text())
     const instance = (await launched.json()) as { id: string; path: string }
