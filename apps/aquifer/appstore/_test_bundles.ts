@@ -29,6 +29,18 @@ export const brokenRequirementsBundle = () =>
     { name: "requirements.txt", data: "aquifer-no-such-package-f00d==9.9.9\n" }
   ])
 
+/** A python-mode app whose package index cannot be reached (pip is pointed at a closed port). */
+export const unreachableIndexBundle = () =>
+  zip([
+    {
+      name: "app.toml",
+      data: `[App]\nName = "offline"\nVersion = "1.0.0"\n\n[Runtime]\nModule = "hello_app"\nAppMode = "python"\n\n` +
+        `[[Env]]\nName = "PIP_INDEX_URL"\nValue = "http://127.0.0.1:9/simple"\n\n[[Env]]\nName = "PIP_RETRIES"\nValue = "0"\n\n[[Env]]\nName = "PIP_TIMEOUT"\nValue = "2"\n`
+    },
+    { name: "hello_app.py", data: readFileSync(join(testdata, "hello_app.py")) },
+    { name: "requirements.txt", data: "aquifer-unreachable-probe==1.0.0\n" }
+  ])
+
 /** A container app (runs only on Kubernetes). */
 export const containerBundle = () =>
   zip([{ name: "app.toml", data: `[App]\nName = "boxed"\nVersion = "1.0.0"\n\n[Runtime]\nAppMode = "container"\nCustomImage = "ghcr.io/acme/boxed:1"\nPort = 8080\n` }])

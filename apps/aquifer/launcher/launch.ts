@@ -52,6 +52,20 @@ const diagnose = (output: string): string => {
   return "pip failed; see the lines above"
 }
 
+// pip says nothing about an index it could not reach when it does not retry: ask the index.
+const unreachableIndex = async (python: string): Promise<string | undefined> => {
+  let index = process.env.PIP_INDEX_URL
+  if (index === undefined || index === "") {
+    const configured = spawnSync(python, ["-m", "pip", "config", "get", "global.index-url"], { encoding: "utf8", timeout: 10_000 })
+    index = configured.status === 0 && configured.stdout.trim() !== "" ? configured.stdout.trim() : "https://pypi.org/simple/"
+  }
+  const reachable = await fetch(index, { method: "GET", signal: AbortSignal.timeout(5000), redirect: "manual" }).then(
+    async (response) => (await response.body?.cancel(), true),
+    () => false
+  )
+  return reachable ? undefined : index.replace(/\/\/[^/@]*@/, "//***@")
+}
+
 const run = (command: string, args: ReadonlyArray<string>, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
   new Promise<{ code: number; output: string }>((done) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] })
@@ -140,7 +154,10 @@ const prepareVenv = async (spec: LaunchSpec, appDir: string): Promise<string | u
     const pip = await run(join(venv, "bin", "python"), ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off", "-r", file], { cwd: appDir })
     if (pip.code !== 0) {
       rmSync(venv, { recursive: true, force: true })
-      fail(exitCodes.dependencies, `installing requirements.txt failed (pip exit ${pip.code}): ${diagnose(pip.output)}`)
+      const offline = /No matching distribution found/.test(pip.output) ? await unreachableIndex(spec.python) : undefined
+      fail(exitCodes.dependencies, `installing requirements.txt failed (pip exit ${pip.code}): ${
+        offline === undefined ? diagnose(pip.output) : `the Python package index could not be reached (${offline}); check the network or pip's index settings (PIP_INDEX_URL)`
+      }`)
     }
     writeFileSync(ready, new Date().toISOString())
     return venv

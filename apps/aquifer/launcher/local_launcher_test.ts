@@ -24,7 +24,7 @@ import { Effect, Layer, Schedule, Stream } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { brokenRequirementsBundle, containerBundle, helloBundle } from "../appstore/_test_bundles.ts"
+import { brokenRequirementsBundle, containerBundle, helloBundle, unreachableIndexBundle } from "../appstore/_test_bundles.ts"
 import { layer as localLauncher } from "./local_launcher.ts"
 
 const home = mkdtempSync(join(tmpdir(), "aquifer-launcher-"))
@@ -110,6 +110,17 @@ describe("the local launcher (real processes on the local scheduler)", () => {
         assert.match(failed.message ?? "", /dependencies could not be installed/)
         const logs = yield* Effect.flatMap(instanceLogs(alice, launched.id, { previous: false }), (stream) => Stream.runCollect(stream))
         assert.isTrue(logs.some((line) => /installing requirements.txt failed .*(no release of aquifer-no-such-package-f00d|index could not be reached)/.test(line)), logs.join("\n"))
+        yield* terminate(alice, launched.id)
+      }), 180_000)
+
+    it.effect("says so when the package index cannot be reached", () =>
+      Effect.gen(function*() {
+        const { version } = yield* importBundle(alice, unreachableIndexBundle())
+        const launched = yield* launch(alice, { versionId: version.id })
+        const failed = yield* until(getInstance(alice, launched.id), (i) => i.phase === "failed", "instance failed", 120)
+        assert.match(failed.message ?? "", /dependencies could not be installed/)
+        const logs = yield* Effect.flatMap(instanceLogs(alice, launched.id, {}), (stream) => Stream.runCollect(stream))
+        assert.isTrue(logs.some((line) => line.includes("the Python package index could not be reached")), logs.join("\n"))
         yield* terminate(alice, launched.id)
       }), 180_000)
   })
