@@ -43,11 +43,16 @@ export const appRef = Effect.fnUntraced(function*(app: App) {
 const record = (caller: Caller, action: string, kind: string, id: string, details: Record<string, string | number | boolean> = {}) =>
   AuditLog.use((audit) => audit.record({ actor: caller.principal.key, action, resource: { kind, id }, details })).pipe(Effect.ignore)
 
-/** May `caller` put `tag` on (or take it off) apps? Admins, or members of its admin roles; anyone when it names none. */
-export const mayAssignTag = (caller: Caller, tag: Tag): boolean =>
-  can(caller, "administer", { kind: "platform" }) ||
-  tag.adminRoles.length === 0 ||
-  tag.adminRoles.some((role) => caller.principal.groups.includes(role))
+/** The facts the policy needs about a tag: who may put it on apps (its admin roles, or anyone). */
+export const tagRef = (tag: Tag): ResourceRef<"tag"> & { readonly id: string } => ({
+  kind: "tag",
+  id: tag.id,
+  visibility: tag.adminRoles.length === 0 ? "ALL_USERS" : "PRIVATE",
+  sharedWith: { groups: tag.adminRoles }
+})
+
+/** May `caller` put `tag` on apps or take it off (besides managing the app)? The policy's `tag.assign`. */
+export const mayAssignTag = (caller: Caller, tag: Tag): boolean => can(caller, "assign", tagRef(tag))
 
 export interface ImportResult {
   readonly app: App
@@ -338,7 +343,7 @@ export const listTags = Effect.fnUntraced(function*() {
 })
 
 export const createTag = Effect.fnUntraced(function*(caller: Caller, input: NewTag) {
-  yield* authorize(caller, "administer", { kind: "platform" })
+  yield* authorize(caller, "create", { kind: "tag" })
   yield* checkTag(input)
   const tag = yield* (yield* AppCatalog).insertTag(new Tag({
     id: newTagId(),
@@ -356,14 +361,16 @@ export const createTag = Effect.fnUntraced(function*(caller: Caller, input: NewT
 })
 
 export const updateTag = Effect.fnUntraced(function*(caller: Caller, id: TagId, patch: Omit<NewTag, "name">) {
-  yield* authorize(caller, "administer", { kind: "platform" })
+  const catalog = yield* AppCatalog
+  yield* authorize(caller, "update", tagRef(yield* catalog.getTag(id)))
   yield* checkTag(patch)
-  return yield* (yield* AppCatalog).updateTag(id, patch)
+  return yield* catalog.updateTag(id, patch)
 })
 
 export const deleteTag = Effect.fnUntraced(function*(caller: Caller, id: TagId) {
-  yield* authorize(caller, "administer", { kind: "platform" })
-  yield* (yield* AppCatalog).deleteTag(id)
+  const catalog = yield* AppCatalog
+  yield* authorize(caller, "delete", tagRef(yield* catalog.getTag(id)))
+  yield* catalog.deleteTag(id)
   yield* record(caller, "tag.delete", "tag", id)
 })
 

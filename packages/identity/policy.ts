@@ -112,6 +112,17 @@ export const catalogue = {
     delete: write("manage"),
     share: write("manage")
   },
+  /**
+   * An App Store tag. Admins make and change tags; `assign` (put it on an app or take it off,
+   * besides managing the app) is open to non-visitors the tag is visible to: describe a tag
+   * with admin roles as PRIVATE shared with those groups, one without as ALL_USERS.
+   */
+  tag: {
+    create: write("admin"),
+    update: write("admin"),
+    delete: write("admin"),
+    assign: write("launch")
+  },
   /** A named secret; values are never returned by any action. */
   secret: {
     create: write("create"),

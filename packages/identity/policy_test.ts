@@ -78,6 +78,7 @@ const matrix: { readonly [K in ResourceKind]: { readonly [A in Action<K>]: Parti
   deployment: { read: viewRead, score: viewWrite, manage, delete: manage, logs: ownerReads },
   bucket: { create: { none: create }, read: viewRead, write: manage, delete: manage, share: manage },
   secret: { create: { none: create }, read: ownerReads, update: manage, delete: manage, use: ownerOnly },
+  tag: { create: { none: adminOnly }, update: everywhere(adminOnly), delete: everywhere(adminOnly), assign: launch },
   token: {
     create: { none: ".    Y   Y    Y   Y   .     Y   Y   Y   Y" },
     read: selfRead,
