@@ -130,13 +130,14 @@ describe("App Store use cases (in-memory ports; the bundle reader and launcher a
       const { app } = yield* importBundle(alice, bundle("ledger"))
       assert.strictEqual((yield* Effect.flip(updateApp(alice, app.id, { tags: ["finance"] })))._tag, "Forbidden")
       yield* updateApp(admin, app.id, { tags: [tag.name] })
+      const carol = person("carol", ["full"], ["finance"])
+      assert.deepStrictEqual((yield* listApps(carol, {})).items.map((e) => e.app.name), ["ledger"])
+      assert.deepStrictEqual((yield* listApps(bob, {})).items, [])
       const dana = person("dana", ["full"], ["finance-admins"])
       const own = yield* importBundle(dana, bundle("budget"))
       assert.deepStrictEqual((yield* updateApp(dana, own.app.id, { tags: ["finance"] })).tags, [tag.id])
       assert.strictEqual((yield* Effect.flip(updateApp(dana, app.id, { tags: [] })))._tag, "NotFound")
-      const carol = person("carol", ["full"], ["finance"])
-      assert.deepStrictEqual((yield* listApps(carol, {})).items.map((e) => e.app.name), ["ledger"])
-      assert.deepStrictEqual((yield* listApps(bob, {})).items, [])
+      assert.deepStrictEqual((yield* listApps(carol, {})).items.map((e) => e.app.name), ["budget", "ledger"])
     }).pipe(Effect.provide(services)))
 
   it.effect("launches with platform env and secret refs, enforces limits and lifecycles, and manages instances", () =>
