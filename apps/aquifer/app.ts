@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception"
 import { Database } from "@aquifer/metadata-postgres"
 import { makeRunner, type Runner } from "./http_effect.ts"
 import { appStoreRoutes } from "./appstore/routes.ts"
+import { mountDrive } from "./drive/mount.ts"
 import { mountIdentity } from "./identity/mount.ts"
 import type { Log } from "./logging.ts"
 import { observe, type Metrics } from "./observability.ts"
@@ -45,6 +46,8 @@ export const makeApp = (deps: AppDeps): { app: Hono<Env>; runner: Runner<Platfor
   app.get("/metrics", async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }))
 
+  // The Drive's S3 API signs its own requests (SigV4): mounted ahead of identity's middleware.
+  mountDrive(app, runner, deps.runtime)
   // Sign-in, the embedded issuer, and `c.var.auth` for every route mounted after this line.
   mountIdentity(app, runner)
   app.route("/", appStoreRoutes(runner) as unknown as Hono<Env>)

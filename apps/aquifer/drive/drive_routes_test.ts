@@ -1,0 +1,125 @@
+// The Drive mounted in the all-in-one: a real server (PGlite, blob-fs, the embedded issuer),
+// a user signing in through the issuer's page, STS at /drive with @aws-sdk/client-sts, S3 at
+// /drive with @aws-sdk/client-s3 (defaults), and the web UI's JSON API with the session cookie.
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { AssumeRoleWithWebIdentityCommand, STSClient } from "@aws-sdk/client-sts"
+import { Authenticator } from "@aquifer/identity"
+import { layer as databaseLayer, layerAuditLog } from "@aquifer/metadata-postgres"
+import { Effect, Layer, Redacted } from "effect"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { freePort } from "../../../scripts/testing/ports.ts"
+import { captureLog, testConfig } from "../_test_support.ts"
+import { appStoreTestLayer } from "../appstore/testing.ts"
+import { addTestUser, identityTestLayer, signInAs } from "../identity/testing.ts"
+import { type RunningServer, startServer } from "../server.ts"
+import { driveTestLayer } from "./testing.ts"
+
+let server: RunningServer
+let origin: string
+let root: string
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "aquifer-drive-allinone-"))
+  const port = await freePort()
+  origin = `http://127.0.0.1:${port}`
+  const identity = identityTestLayer(port)
+  server = await startServer({
+    config: testConfig({ port }),
+    log: captureLog().log,
+    layer: Layer.mergeAll(
+      layerAuditLog,
+      identity,
+      appStoreTestLayer(port).pipe(Layer.provide(layerAuditLog)),
+      driveTestLayer(root).pipe(Layer.provide(identity))
+    ).pipe(Layer.provideMerge(databaseLayer({})))
+  })
+}, 60_000)
+afterAll(async () => {
+  await server?.shutdown()
+  if (root !== undefined) rmSync(root, { recursive: true, force: true })
+})
+
+const signIn = async (username: string) => {
+  const password = await addTestUser(server.runtime, { username, roles: ["full"], email: `${username}@example.test` })
+  const { browser } = await signInAs(origin, username, password)
+  const secret = [...browser.cookies.values()].find((c) => c.name === "aquifer_session")!.value
+  const token = await server.runtime.runPromise(Effect.gen(function*() {
+    const resolved = yield* (yield* Authenticator).resolveSession(secret)
+    return Redacted.value(resolved.accessToken!)
+  }))
+  return { browser, token }
+}
+
+describe("the Drive in the all-in-one", () => {
+  it("exchanges a signed-in user's token at /drive and serves S3 there with the SDK's defaults", async () => {
+    const { token } = await signIn("erin")
+    const sts = new STSClient({ endpoint: `${origin}/drive`, region: "us-east-1", maxAttempts: 1 })
+    const assumed = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: "arn:aws:iam::aquifer:role/drive", RoleSessionName: "erin", WebIdentityToken: token }))
+    sts.destroy()
+    const c = assumed.Credentials!
+    const s3 = new S3Client({
+      endpoint: `${origin}/drive`,
+      region: "us-east-1",
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }
+    })
+    const home = (await s3.send(new ListBucketsCommand({}))).Buckets![0]!.Name!
+    assert.match(home, /^erin-[0-9a-f]{8}$/)
+    await s3.send(new PutObjectCommand({ Bucket: home, Key: "notes/hello.txt", Body: "hello from the all-in-one" }))
+    const got = await s3.send(new GetObjectCommand({ Bucket: home, Key: "notes/hello.txt" }))
+    assert.strictEqual(await got.Body!.transformToString(), "hello from the all-in-one")
+    s3.destroy()
+    const unsigned = await fetch(`${origin}/drive/${home}/notes/hello.txt`)
+    assert.strictEqual(unsigned.status, 403)
+    assert.include(await unsigned.text(), "<Code>AccessDenied</Code>")
+  }, 60_000)
+
+  it("serves the web UI's JSON API with the session cookie: list, upload, download, share, delete", async () => {
+    const { browser } = await signIn("frank")
+    const { browser: other } = await signIn("grace")
+    const same = { origin }
+    const buckets = await browser.request(`${origin}/api/v1/drive/buckets`)
+    assert.strictEqual(buckets.status, 200)
+    const home = ((await buckets.json()) as { items: Array<{ name: string; home: boolean; access: string }> }).items[0]!
+    assert.isTrue(home.home)
+    assert.strictEqual(home.access, "owner")
+    const upload = await browser.request(`${origin}/api/v1/drive/buckets/${home.name}/objects/docs/plan%20v1.txt`, {
+      method: "PUT",
+      headers: { ...same, "content-type": "text/plain" },
+      body: "the plan"
+    })
+    assert.strictEqual(upload.status, 201, await upload.clone().text())
+    const forged = await browser.request(`${origin}/api/v1/drive/buckets/${home.name}/objects/x.txt`, {
+      method: "PUT",
+      headers: { origin: "http://evil.example" },
+      body: "csrf"
+    })
+    assert.strictEqual(forged.status, 403)
+    await forged.body?.cancel()
+    const listing = (await (await browser.request(`${origin}/api/v1/drive/buckets/${home.name}/objects?prefix=docs/`)).json()) as { items: Array<{ key: string; size: number }> }
+    assert.deepStrictEqual(listing.items.map((i) => [i.key, i.size]), [["docs/plan v1.txt", 8]])
+    const download = await browser.request(`${origin}/api/v1/drive/buckets/${home.name}/objects/docs/plan%20v1.txt`)
+    assert.strictEqual(await download.text(), "the plan")
+    assert.match(download.headers.get("content-disposition") ?? "", /attachment/)
+    const denied = await other.request(`${origin}/api/v1/drive/buckets/${home.name}/objects/docs/plan%20v1.txt`)
+    assert.strictEqual(denied.status, 403)
+    await denied.body?.cancel()
+    const graceKey = (await (await other.request(`${origin}/api/v1/me`)).json()) as { issuer: string; subject: string }
+    const share = await browser.request(`${origin}/api/v1/drive/buckets/${home.name}/members`, {
+      method: "PUT",
+      headers: { ...same, "content-type": "application/json" },
+      body: JSON.stringify({ members: [{ kind: "user", id: `${graceKey.issuer}#${graceKey.subject}`, access: "read" }] })
+    })
+    assert.strictEqual(share.status, 200, await share.clone().text())
+    const shared = await other.request(`${origin}/api/v1/drive/buckets/${home.name}/objects/docs/plan%20v1.txt`)
+    assert.strictEqual(await shared.text(), "the plan")
+    const removed = await browser.request(`${origin}/api/v1/drive/buckets/${home.name}/objects/docs/plan%20v1.txt`, { method: "DELETE", headers: same })
+    assert.strictEqual(removed.status, 204)
+    const anonymous = await fetch(`${origin}/api/v1/drive/buckets`)
+    assert.strictEqual(anonymous.status, 401)
+  }, 60_000)
+})
