@@ -20,7 +20,7 @@ import { Principal } from "@aquifer/core"
 import { Scheduler } from "@aquifer/scheduler"
 import { layer as localScheduler } from "@aquifer/scheduler-local"
 import { createSecret, layerCipherMemory, layerStoreMemory } from "@aquifer/secrets"
-import { Effect, Layer, Schedule, Stream } from "effect"
+import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -75,6 +75,14 @@ describe("the local launcher (real processes on the local scheduler)", () => {
         assert.strictEqual(body.env.DB_PASSWORD, "hunter2")
         assert.strictEqual(body.secretFile, "tok-123")
         assert.strictEqual(body.literalFile, "[main]\nmode = test\n")
+
+        const following = yield* Effect.flatMap(instanceLogs(alice, launched.id, { follow: true, tailLines: 1 }), (stream) =>
+          stream.pipe(Stream.filter((line) => line.includes("follow-probe")), Stream.take(1), Stream.runCollect)
+        ).pipe(Effect.timeout("20 seconds"), Effect.forkChild)
+        yield* Effect.sleep("500 millis")
+        yield* Effect.promise(() => fetch(`${endpoint.url}/instances/${launched.id}/follow-probe`).then((r) => r.text()))
+        const followed = yield* Fiber.join(following)
+        assert.deepStrictEqual([...followed], [`served /instances/${launched.id}/follow-probe`])
 
         const logs = yield* Effect.flatMap(instanceLogs(alice, launched.id, {}), (stream) => Stream.runCollect(stream))
         assert.isTrue(logs.some((line) => line.includes("aquifer-launcher: starting")), logs.join("\n"))

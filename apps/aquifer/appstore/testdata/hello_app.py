@@ -50,6 +50,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.headers.get("Upgrade", "").lower() == "websocket":
             return self.websocket()
+        print(f"served {self.path}", flush=True)
         body = json.dumps({
             "path": self.path,
             "env": {k: v for k, v in os.environ.items() if k.startswith(("H2O_", "GREETING", "DB_PASSWORD"))},
