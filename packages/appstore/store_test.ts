@@ -4,7 +4,7 @@ import { layerMemory as blobMemory } from "@aquifer/blob"
 import { Principal } from "@aquifer/core"
 import { layerMemory as schedulerMemory, Scheduler } from "@aquifer/scheduler"
 import { createSecret, layerCipherMemory, layerStoreMemory } from "@aquifer/secrets"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { type BundleContents, BundleReader } from "./bundle.ts"
 import { AppManifest } from "./manifest.ts"
 import { AppLauncher } from "./launcher.ts"
@@ -43,10 +43,12 @@ const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2
 const readerDouble = Layer.succeed(BundleReader, BundleReader.of({
   read: (archive) =>
     Effect.sync((): BundleContents => {
-      const m = JSON.parse(new TextDecoder().decode(archive)) as { name: string; version?: string; lifecycle?: "MANAGED" | "LINK" }
+      const m = JSON.parse(new TextDecoder().decode(archive)) as { name: string; version?: string; lifecycle?: "MANAGED" | "LINK"; oidc?: boolean }
+      const base = manifest(m.name)
       return {
         manifest: manifest(m.name, {
           version: m.version ?? "1.0.0",
+          ...(m.oidc === true ? { runtime: { ...base.runtime!, enableOIDC: true }, env: [] } : {}),
           ...(m.lifecycle === undefined ? {} : { instanceLifecycle: m.lifecycle }),
           ...(m.lifecycle === "LINK" ? { runtime: undefined, env: [], linkAddress: "https://example.com" } : {})
         }),
@@ -188,6 +190,25 @@ describe("App Store use cases (in-memory ports; the bundle reader and launcher a
       assert.match(notOwner.message, /MANAGED app/)
       const link = yield* importBundle(alice, bundle("docs", { lifecycle: "LINK" }))
       assert.match((yield* Effect.flip(launch(alice, { versionId: link.version.id }))).message, /LINK app/)
+    }).pipe(Effect.provide(services)))
+
+  it.effect("hands apps with EnableOIDC the apps' OIDC client (its secret as a secret ref), and refuses them without one", () =>
+    Effect.gen(function*() {
+      const { version } = yield* importBundle(alice, new TextEncoder().encode(JSON.stringify({ name: "sso", oidc: true })))
+      const refused = yield* Effect.flip(launch(alice, { versionId: version.id }))
+      assert.match(refused.message, /EnableOIDC/)
+      const withOidc = Layer.succeed(AppStoreSettings, {
+        ...defaultAppStoreConfig,
+        publicUrl: "https://aquifer.test",
+        oidc: { providerUrl: "https://aquifer.test/oidc", clientId: "apps", clientSecret: Redacted.make("client-s3cret") }
+      })
+      const instance = yield* launch(alice, { versionId: version.id }).pipe(Effect.provide(withOidc))
+      const workload = yield* Scheduler.use((s) => s.get(workloadNameOf(instance.id)))
+      assert.strictEqual(workload.spec.env?.H2O_WAVE_OIDC_PROVIDER_URL, "https://aquifer.test/oidc")
+      assert.strictEqual(workload.spec.env?.H2O_WAVE_OIDC_CLIENT_ID, "apps")
+      assert.strictEqual(workload.spec.env?.H2O_WAVE_OIDC_REDIRECT_URL, `https://aquifer.test/instances/${instance.id}/_auth/callback`)
+      assert.deepStrictEqual(workload.spec.secrets, [{ secret: "aquifer-apps-oidc", key: "clientSecret", env: "H2O_WAVE_OIDC_CLIENT_SECRET" }])
+      assert.notInclude(JSON.stringify(workload), "client-s3cret")
     }).pipe(Effect.provide(services)))
 
   it.effect("suspends instances idle past their timeout, and only those", () =>

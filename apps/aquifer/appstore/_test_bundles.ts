@@ -41,6 +41,14 @@ export const unreachableIndexBundle = () =>
     { name: "requirements.txt", data: "aquifer-unreachable-probe==1.0.0\n" }
   ])
 
+/** A python-mode app listing an OS package in packages.txt (one every Debian has). */
+export const packagesBundle = () =>
+  zip([
+    { name: "app.toml", data: `[App]\nName = "with-packages"\nVersion = "1.0.0"\n\n[Runtime]\nModule = "hello_app"\nAppMode = "python"\n` },
+    { name: "hello_app.py", data: readFileSync(join(testdata, "hello_app.py")) },
+    { name: "packages.txt", data: "# what the app needs from the OS\ncoreutils\n" }
+  ])
+
 /** A container app (runs only on Kubernetes). */
 export const containerBundle = () =>
   zip([{ name: "app.toml", data: `[App]\nName = "boxed"\nVersion = "1.0.0"\n\n[Runtime]\nAppMode = "container"\nCustomImage = "ghcr.io/acme/boxed:1"\nPort = 8080\n` }])

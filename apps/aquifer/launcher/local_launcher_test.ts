@@ -24,7 +24,7 @@ import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { brokenRequirementsBundle, containerBundle, helloBundle, unreachableIndexBundle } from "../appstore/_test_bundles.ts"
+import { brokenRequirementsBundle, containerBundle, helloBundle, packagesBundle, unreachableIndexBundle } from "../appstore/_test_bundles.ts"
 import { layer as localLauncher } from "./local_launcher.ts"
 
 const home = mkdtempSync(join(tmpdir(), "aquifer-launcher-"))
@@ -120,6 +120,16 @@ describe("the local launcher (real processes on the local scheduler)", () => {
         assert.isTrue(logs.some((line) => /installing requirements.txt failed .*(no release of aquifer-no-such-package-f00d|index could not be reached)/.test(line)), logs.join("\n"))
         yield* terminate(alice, launched.id)
       }), 180_000)
+
+    it.effect("checks packages.txt against the OS packages before starting", () =>
+      Effect.gen(function*() {
+        const { version } = yield* importBundle(alice, packagesBundle())
+        const launched = yield* launch(alice, { versionId: version.id })
+        yield* until(getInstance(alice, launched.id), (i) => i.phase === "running" && i.ready, "instance ready")
+        const logs = yield* Effect.flatMap(instanceLogs(alice, launched.id, {}), (stream) => Stream.runCollect(stream))
+        assert.isTrue(logs.some((line) => line.includes("packages.txt: coreutils already installed")), logs.join("\n"))
+        yield* terminate(alice, launched.id)
+      }), 120_000)
 
     it.effect("says so when the package index cannot be reached", () =>
       Effect.gen(function*() {
