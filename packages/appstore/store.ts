@@ -13,6 +13,7 @@ import { BlobStore } from "@aquifer/blob"
 import {
   AlreadyExists,
   type AppId,
+  Conflict,
   Forbidden,
   InvalidInput,
   newAppId,
@@ -253,7 +254,7 @@ export const deleteVersion = Effect.fnUntraced(function*<E, R>(
   yield* authorizeOrHide(caller, "delete", { ...(yield* appRef(app)), id: app.id })
   const users = yield* inUse(version)
   if (users.length > 0) {
-    return yield* new InvalidInput({ message: `version ${version.version} has instances (${users.slice(0, 5).join(", ")}); terminate them first`, field: "id" })
+    return yield* new Conflict({ message: `version ${version.version} has instances (${users.slice(0, 5).join(", ")}); terminate them first` })
   }
   yield* catalog.deleteVersion(id)
   for (const key of [version.bundleKey, ...(version.icon === undefined ? [] : [version.icon.key]), ...version.screenshots.map((s) => s.key)]) {
@@ -276,7 +277,7 @@ export const deleteApp = Effect.fnUntraced(function*<E, R>(
   for (const version of versions) {
     const users = yield* inUse(version)
     if (users.length > 0) {
-      return yield* new InvalidInput({ message: `version ${version.version} has instances (${users.slice(0, 5).join(", ")}); terminate them first`, field: "id" })
+      return yield* new Conflict({ message: `version ${version.version} has instances (${users.slice(0, 5).join(", ")}); terminate them first` })
     }
   }
   yield* catalog.deleteApp(id)

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { Forbidden, InvalidInput, newSecretId, NotFound, now, type SecretId, Unauthenticated, type Unavailable } from "@aquifer/core"
+import { Conflict, Forbidden, InvalidInput, newSecretId, NotFound, now, type SecretId, Unauthenticated, type Unavailable } from "@aquifer/core"
 import { authorize, authorizeOrHide, can, type Caller } from "@aquifer/identity"
 import { Effect, Redacted, Schema } from "effect"
 import { SecretCipher, type SecretCipherError } from "./cipher.ts"
@@ -159,9 +159,8 @@ export const deleteSecret = Effect.fnUntraced(function*<E, R>(
   yield* authorizeOrHide(caller, "delete", ref(record.secret))
   const users = yield* inUse(record.secret)
   if (users.length > 0) {
-    return yield* new InvalidInput({
-      message: `secret ${record.secret.name} is in use by ${users.slice(0, 5).join(", ")}${users.length > 5 ? ` and ${users.length - 5} more` : ""}; terminate them first`,
-      field: "id"
+    return yield* new Conflict({
+      message: `secret ${record.secret.name} is in use by ${users.slice(0, 5).join(", ")}${users.length > 5 ? ` and ${users.length - 5} more` : ""}; terminate them first`
     })
   }
   yield* store.delete(id)
@@ -242,4 +241,4 @@ export const resolveSecrets = Effect.fnUntraced(function*(input: {
   return { refs, material, skipped } satisfies ResolvedSecrets
 })
 
-export type SecretServiceError = InvalidInput | Forbidden | NotFound | Unauthenticated | Unavailable | SecretCipherError | MissingSecret
+export type SecretServiceError = Conflict | InvalidInput | Forbidden | NotFound | Unauthenticated | Unavailable | SecretCipherError | MissingSecret

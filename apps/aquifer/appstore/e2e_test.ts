@@ -174,7 +174,7 @@ describe("App Store end to end (real sign-in, real processes, through the router
       return response.status === 200 ? true : undefined
     })
     const busy = await call(alice, "DELETE", `/api/v1/secrets/${((await secret.clone().json()) as { id: string }).id}`)
-    assert.strictEqual(busy.status, 400)
+    assert.strictEqual(busy.status, 409)
     assert.strictEqual((await call(alice, "DELETE", `/api/v1/instances/${instance.id}`)).status, 204)
     assert.strictEqual((await alice.browser.request(`${origin}${instance.path}echo`)).status, 404)
     assert.strictEqual((await bob.browser.request(`${origin}/a/hello-desk/`)).status, 404)
