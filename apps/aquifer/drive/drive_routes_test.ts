@@ -122,4 +122,32 @@ describe("the Drive in the all-in-one", () => {
     const anonymous = await fetch(`${origin}/api/v1/drive/buckets`)
     assert.strictEqual(anonymous.status, 401)
   }, 60_000)
+
+  it("creates a long-lived access key through the JSON API that S3 clients use until it is revoked", async () => {
+    const { browser } = await signIn("heidi")
+    const created = await browser.request(`${origin}/api/v1/drive/access-keys`, {
+      method: "POST",
+      headers: { origin, "content-type": "application/json" },
+      body: JSON.stringify({ description: "laptop" })
+    })
+    assert.strictEqual(created.status, 201)
+    const key = (await created.json()) as { id: string; secretAccessKey: string }
+    const listed = await (await browser.request(`${origin}/api/v1/drive/access-keys`)).text()
+    assert.include(listed, key.id)
+    assert.notInclude(listed, key.secretAccessKey)
+    const s3 = new S3Client({
+      endpoint: `${origin}/drive`,
+      region: "us-east-1",
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: key.id, secretAccessKey: key.secretAccessKey }
+    })
+    const home = (await s3.send(new ListBucketsCommand({}))).Buckets![0]!.Name!
+    assert.match(home, /^heidi-/)
+    const revoked = await browser.request(`${origin}/api/v1/drive/access-keys/${key.id}`, { method: "DELETE", headers: { origin } })
+    assert.strictEqual(revoked.status, 204)
+    const refused = await s3.send(new ListBucketsCommand({})).then(() => "ok", (error: Error) => error.name)
+    assert.strictEqual(refused, "InvalidAccessKeyId")
+    s3.destroy()
+  }, 60_000)
 })
