@@ -77,7 +77,7 @@ export interface CreateOptions {
    * For `APP` secrets: succeeds when the caller may manage that app. The app layer supplies it
    * (the secrets domain does not know apps).
    */
-  readonly appAccess?: Effect.Effect<void, Forbidden | NotFound | Unauthenticated | Unavailable> | undefined
+  readonly appAccess?: Effect.Effect<void, Forbidden | NotFound | Unauthenticated | Unavailable | InvalidInput> | undefined
 }
 
 /** Creates a secret. `ALL_USERS` secrets need an admin; `APP` secrets, a manager of the app. */

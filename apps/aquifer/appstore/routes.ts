@@ -46,7 +46,6 @@ import { appRef } from "@aquifer/appstore"
 import { AppCatalog, AppStoreSettings } from "@aquifer/appstore"
 import type { Runner } from "../http_effect.ts"
 import { callerOf, type IdentityEnv, requireSignIn } from "../identity/authenticate.ts"
-import { problemOf, problemResponse } from "../problems.ts"
 import type { Platform } from "../platform.ts"
 import { InstanceActivity } from "./layer.ts"
 import { openApiDocument, openApiPage } from "./openapi.ts"
@@ -267,8 +266,8 @@ export const appStoreRoutes = (runner: Runner<Platform>): Hono<IdentityEnv> => {
         const app = yield* (yield* AppCatalog).findApp(input.appName!)
         if (app === undefined) return yield* new InvalidInput({ message: `there is no app ${input.appName}`, field: "appName" })
         yield* authorizeOrHide(caller, "update", { ...(yield* appRef(app)), id: app.id })
-      }).pipe(Effect.catchTag("InvalidInput", (e) => Effect.fail(e)))
-      return yield* createSecret(caller, input, { appAccess: appAccess as never })
+      }).pipe(Effect.provideService(AppCatalog, yield* AppCatalog))
+      return yield* createSecret(caller, input, { appAccess })
     }), (secret) => c.json(secret, 201, { location: `/api/v1/secrets/${secret.id}` })))
 
   r.get("/api/v1/secrets/:id", requireSignIn, (c) => run(c, getSecret(me(c), c.req.param("id") as SecretId), (s) => c.json(s)))
@@ -283,6 +282,5 @@ export const appStoreRoutes = (runner: Runner<Platform>): Hono<IdentityEnv> => {
     run(c, Effect.flatMap(Effect.flatMap(json(c), (b) => decode(AliasInput, b)), (input) => createAlias(me(c), input.name, input.instanceId)), (a) => c.json(a, 201)))
   r.delete("/api/v1/aliases/:name", requireSignIn, (c) => run(c, deleteAlias(me(c), c.req.param("name")), () => c.body(null, 204)))
 
-  r.all("/api/v1/apps/*", (c) => problemResponse(problemOf({ _tag: "RouteNotFound", message: `no route for ${c.req.method} ${c.req.path}` }), c.get("requestId")))
   return r
 }
