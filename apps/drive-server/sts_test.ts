@@ -161,4 +161,19 @@ describe("STS AssumeRoleWithWebIdentity", () => {
     assert.strictEqual(result.left, 0)
     assert.include(result.buckets as Array<string>, (result.buckets as Array<string>).find((b) => b.startsWith("dana-")))
   })
+
+  it("serves the JSON API of its own service to the same access tokens, and to nothing else", async () => {
+    const token = await signIn()
+    const listed = await fetch(`${drive.url}/_drive/api/buckets`, { headers: { authorization: `Bearer ${token}` } })
+    assert.strictEqual(listed.status, 200)
+    const items = ((await listed.json()) as { items: Array<{ name: string; access: string }> }).items
+    assert.isTrue(items.some((b) => b.name.startsWith("dana-") && b.access === "owner"))
+    const forged = await fetch(`${drive.url}/_drive/api/buckets`, { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } })
+    assert.strictEqual(forged.status, 401)
+    assert.strictEqual(forged.headers.get("content-type"), "application/problem+json")
+    await forged.body?.cancel()
+    const anonymous = await fetch(`${drive.url}/_drive/api/buckets`)
+    assert.strictEqual(anonymous.status, 401)
+    await anonymous.body?.cancel()
+  })
 })
