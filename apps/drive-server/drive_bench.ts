@@ -212,6 +212,7 @@ try {
 
   const mibps = (bytes: number, seconds: number) => (bytes / MiB / seconds).toFixed(0)
   const mb = (bytes: number) => (bytes / 1e6).toFixed(0)
+  const delta = (bytes: number) => `${bytes < 0 ? "−" : "+"}${mb(Math.abs(bytes))}`
   const ratio = (seconds: number, copySeconds: number) => `${((copySeconds / seconds) * 100).toFixed(0)} %`
   const times = (slow: number, fast: number) => `${(slow / fast).toFixed(2)}×`
   console.log(`## Drive: S3 throughput and memory
@@ -243,8 +244,8 @@ s3rver PUT ${spread(runs.s3rverPut)}, GET ${spread(runs.s3rverGet)}.
 |---|---|---|---|---|---|
 ${bigRuns.map((r) => [
     `| idle, after one small PUT | ${r.database} | — | — | ${mb(r.idle)} MB | — |`,
-    `| PUT 5 GiB (SDK defaults) | ${r.database} | ${r.put.toFixed(1)} s | ${mibps(r.big, r.put)} MiB/s | ${mb(r.putPeak)} MB | +${mb(r.putPeak - r.idle)} MB |`,
-    `| GET 5 GiB | ${r.database} | ${r.get.toFixed(1)} s | ${mibps(r.big, r.get)} MiB/s | ${mb(r.getPeak)} MB | +${mb(r.getPeak - r.idle)} MB |`
+    `| PUT 5 GiB (SDK defaults) | ${r.database} | ${r.put.toFixed(1)} s | ${mibps(r.big, r.put)} MiB/s | ${mb(r.putPeak)} MB | ${delta(r.putPeak - r.idle)} MB |`,
+    `| GET 5 GiB | ${r.database} | ${r.get.toFixed(1)} s | ${mibps(r.big, r.get)} MiB/s | ${mb(r.getPeak)} MB | ${delta(r.getPeak - r.idle)} MB |`
   ].join("\n")).join("\n")}
 
 "postgres" is the Drive as its own service in the distributed shape (metadata on a PostgreSQL
