@@ -100,13 +100,18 @@ describe.skipIf(chromiumPath === "")("a real Wave app through the router, in a r
       await new Promise((resolve) => setTimeout(resolve, 500))
     }
 
-    // The session comes from a real sign-in at the embedded issuer (signInAs drives its page);
-    // Chromium then carries that session cookie. (Chromium's own form post to the issuer's page is
-    // refused today: that page sends Referrer-Policy: no-referrer, so Chromium posts Origin: null.)
+    // Chromium signs in for real: the router sends it to the embedded issuer's sign-in page,
+    // it fills the form, and the platform brings it back to the instance with a session.
     const context = await browser!.newContext()
-    await context.addCookies([...owner.browser.cookies.values()].map((c) => ({ name: c.name, value: c.value, url: `${origin}${c.path}` })))
     const page = await context.newPage()
-    const loaded = await page.goto(`${origin}${instance.path}`)
+    await page.goto(`${origin}${instance.path}`)
+    assert.include(new URL(page.url()).pathname, "/oidc")
+    await page.fill("#username", "wendy")
+    await page.fill("#password", owner.password)
+    const loaded = await Promise.all([
+      page.waitForURL(`${origin}${instance.path}`, { timeout: 30_000 }),
+      page.click("button[type=submit]")
+    ]).then(() => page.reload())
     assert.strictEqual(loaded?.status(), 200)
     assert.strictEqual(page.url(), `${origin}${instance.path}`)
     const consoleLines: Array<string> = []
