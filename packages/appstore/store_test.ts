@@ -43,12 +43,13 @@ const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2
 const readerDouble = Layer.succeed(BundleReader, BundleReader.of({
   read: (archive) =>
     Effect.sync((): BundleContents => {
-      const m = JSON.parse(new TextDecoder().decode(archive)) as { name: string; version?: string; lifecycle?: "MANAGED" | "LINK"; oidc?: boolean }
+      const m = JSON.parse(new TextDecoder().decode(archive)) as { name: string; version?: string; lifecycle?: "MANAGED" | "LINK"; oidc?: boolean; plain?: boolean }
       const base = manifest(m.name)
       return {
         manifest: manifest(m.name, {
           version: m.version ?? "1.0.0",
           ...(m.oidc === true ? { runtime: { ...base.runtime!, enableOIDC: true }, env: [] } : {}),
+          ...(m.plain === true ? { env: [] } : {}),
           ...(m.lifecycle === undefined ? {} : { instanceLifecycle: m.lifecycle }),
           ...(m.lifecycle === "LINK" ? { runtime: undefined, env: [], linkAddress: "https://example.com" } : {})
         }),
@@ -75,7 +76,7 @@ const services = Layer.mergeAll(
   layerStoreMemory,
   layerCipherMemory,
   auditMemory,
-  Layer.succeed(AppStoreSettings, { ...defaultAppStoreConfig, publicUrl: "https://aquifer.test", maxInstancesPerUser: 2 })
+  Layer.succeed(AppStoreSettings, { ...defaultAppStoreConfig, publicUrl: "https://aquifer.test", maxInstancesPerUser: 2, maxInstancesPerVisitor: 1 })
 )
 
 const bundle = (name: string, extra: Record<string, string> = {}) => new TextEncoder().encode(JSON.stringify({ name, ...extra }))
@@ -178,7 +179,16 @@ describe("App Store use cases (in-memory ports; the bundle reader and launcher a
       yield* launch(alice, { versionId: version.id })
       const limit = yield* Effect.flip(launch(alice, { versionId: version.id }))
       assert.strictEqual(limit._tag, "LimitExceeded")
-      assert.strictEqual((yield* Effect.flip(launch(visitor, { versionId: version.id })))._tag, "Forbidden")
+      // A visitor may start their own instance of an app shared with them, within a lower limit.
+      const byVisitor = yield* Effect.flip(launch(visitor, { versionId: version.id }))
+      assert.strictEqual(byVisitor._tag, "LaunchRefused", "past authorization, stopped by the missing secret")
+      const open = yield* importBundle(alice, new TextEncoder().encode(JSON.stringify({ name: "open", plain: true })), { visibility: "ALL_USERS" })
+      const visiting = yield* launch(visitor, { versionId: open.version.id })
+      assert.strictEqual(visiting.owner, visitor.principal.key)
+      assert.strictEqual((yield* Effect.flip(launch(visitor, { versionId: open.version.id })))._tag, "LimitExceeded")
+      yield* terminate(visitor, visiting.id)
+      const privateApp = yield* importBundle(alice, new TextEncoder().encode(JSON.stringify({ name: "closed", plain: true })))
+      assert.strictEqual((yield* Effect.flip(launch(visitor, { versionId: privateApp.version.id })))._tag, "NotFound")
 
       for (const i of yield* listInstances(alice, { mine: true })) yield* terminate(alice, i.id)
       assert.deepStrictEqual(yield* listInstances(alice), [])

@@ -5,9 +5,9 @@
  * - `read` (list, download): the owner, an admin, or any member (a user by principal key, or a
  *   member of a group), whatever their access — the policy's `bucket.read` with the members as
  *   `sharedWith`.
- * - `write` (upload, overwrite, delete objects, multipart): the policy's `bucket.write` (the
- *   owner unless a visitor now, or an admin), or a `read-write` member when the caller's token
- *   scopes allow writing.
+ * - `write` (upload, overwrite, delete objects, multipart): the policy's `bucket.write`: the
+ *   owner unless a visitor now, an admin, or a `read-write` member (`writableBy`), when the
+ *   caller's token scopes allow writing.
  * - `manage` (members, delete the bucket): the policy's `bucket.share` / `bucket.delete`.
  * @module
  */
@@ -19,30 +19,29 @@ import type { Bucket, Member } from "./model.ts"
 /** What a caller wants to do with a bucket. */
 export type BucketAction = "read" | "write" | "manage"
 
-const ref = (bucket: Bucket, members: ReadonlyArray<Member>): ResourceRef<"bucket"> => ({
+const sharing = (members: ReadonlyArray<Member>) => ({
+  users: members.filter((m) => m.kind === "user").map((m) => m.id),
+  groups: members.filter((m) => m.kind === "group").map((m) => m.id)
+})
+
+const ref = (bucket: Bucket): ResourceRef<"bucket"> => ({
   kind: "bucket",
   id: bucket.name,
   owner: bucket.owner,
   visibility: "PRIVATE",
-  sharedWith: {
-    users: members.filter((m) => m.kind === "user").map((m) => m.id),
-    groups: members.filter((m) => m.kind === "group").map((m) => m.id)
-  }
+  sharedWith: sharing(bucket.members),
+  writableBy: sharing(bucket.members.filter((m) => m.access === "read-write"))
 })
 
 /** True when `caller` may take `action` on `bucket`. */
 export const canOnBucket = (caller: Caller, bucket: Bucket, action: BucketAction): boolean => {
   switch (action) {
     case "read":
-      return can(caller, "read", ref(bucket, bucket.members))
-    case "write": {
-      if (can(caller, "write", ref(bucket, []))) return true
-      const writers = bucket.members.filter((m) => m.access === "read-write")
-      const scopesAllow = caller.scopes === undefined || caller.scopes.includes("write")
-      return scopesAllow && writers.length > 0 && can(caller, "read", ref(bucket, writers))
-    }
+      return can(caller, "read", ref(bucket))
+    case "write":
+      return can(caller, "write", ref(bucket))
     case "manage":
-      return can(caller, "share", ref(bucket, []))
+      return can(caller, "share", ref(bucket))
   }
 }
 

@@ -11,6 +11,10 @@
  *   without signing in; `ALL_USERS` — every signed-in principal; `PRIVATE` — the principals and
  *   groups in `sharedWith`.
  * - `launch`: as `view`, and the caller is not a visitor (visitors use, they do not start).
+ * - `run`: as `view` (visitors included): starting one's own instance of an app shared with
+ *   one is using it; the App Store holds visitors to a lower instance limit.
+ * - `contribute`: as `manage`, or a principal the resource is shared with for writing
+ *   (`writableBy`, visitors included: a read-write share is something shared with them).
  * - `manage`: the owner (unless a visitor now) or an admin.
  * - `logs`: as `manage`: visitors never see logs, even of what they own.
  * - `private`: as `manage`, and visibility and shares are ignored (secrets are never shared).
@@ -45,7 +49,7 @@ export const TokenScope = Schema.Literals(["read", "write", "admin"])
 export type TokenScope = typeof TokenScope.Type
 
 /** How an action is judged; see the module documentation. */
-export type Rule = "create" | "create-any" | "view" | "launch" | "manage" | "logs" | "private" | "owner-only" | "self" | "admin"
+export type Rule = "create" | "create-any" | "view" | "launch" | "run" | "manage" | "contribute" | "logs" | "private" | "owner-only" | "self" | "admin"
 
 /** One action of a resource kind: its rule, and whether it only reads (for token scopes). */
 export interface ActionSpec {
@@ -65,7 +69,7 @@ export const catalogue = {
   app: {
     import: write("create"),
     read: read("view"),
-    launch: write("launch"),
+    launch: write("run"),
     update: write("manage"),
     delete: write("manage"),
     share: write("manage"),
@@ -75,8 +79,9 @@ export const catalogue = {
   instance: {
     read: read("view"),
     use: write("view"),
-    manage: write("manage"),
-    delete: write("manage"),
+    // Its owner may stop what they started, visitors included (they may start instances).
+    manage: write("self"),
+    delete: write("self"),
     logs: read("logs")
   },
   /** An AI engine (H2O-3, Driverless AI, any HTTP engine). */
@@ -108,7 +113,7 @@ export const catalogue = {
   bucket: {
     create: write("create"),
     read: read("view"),
-    write: write("manage"),
+    write: write("contribute"),
     delete: write("manage"),
     share: write("manage")
   },
@@ -156,10 +161,15 @@ export interface ResourceRef<K extends ResourceKind = ResourceKind> {
   /** Absent: `PRIVATE`. */
   readonly visibility?: Visibility | undefined
   /** Principal keys and group names a `PRIVATE` resource is shared with. */
-  readonly sharedWith?: {
-    readonly users?: ReadonlyArray<string> | undefined
-    readonly groups?: ReadonlyArray<string> | undefined
-  } | undefined
+  readonly sharedWith?: Sharing | undefined
+  /** Principal keys and group names that may also write (`contribute` actions). */
+  readonly writableBy?: Sharing | undefined
+}
+
+/** A set of principals, by principal key or group name. */
+export interface Sharing {
+  readonly users?: ReadonlyArray<string> | undefined
+  readonly groups?: ReadonlyArray<string> | undefined
 }
 
 /** Who asks: a principal, limited by the scopes of the platform token it came with, if any. */
@@ -193,13 +203,15 @@ const hasAdminPower = (caller: Caller): boolean =>
 const isOwner = (caller: Caller, resource: ResourceRef): boolean =>
   resource.owner !== undefined && resource.owner === caller.principal.key
 
+const isIn = (caller: Caller, sharing: Sharing | undefined): boolean =>
+  sharing !== undefined && (
+    sharing.users?.includes(caller.principal.key) === true ||
+    sharing.groups?.some((group) => caller.principal.groups.includes(group)) === true
+  )
+
 const isVisibleTo = (caller: Caller, resource: ResourceRef): boolean => {
   const visibility = resource.visibility ?? "PRIVATE"
-  if (visibility === "PUBLIC" || visibility === "ALL_USERS") return true
-  const shared = resource.sharedWith
-  if (shared === undefined) return false
-  if (shared.users?.includes(caller.principal.key) === true) return true
-  return shared.groups?.some((group) => caller.principal.groups.includes(group)) === true
+  return visibility === "PUBLIC" || visibility === "ALL_USERS" || isIn(caller, resource.sharedWith)
 }
 
 /** Decides whether `caller` (undefined: not signed in) may do `action` on `resource`. */
@@ -231,11 +243,15 @@ export const decide = <K extends ResourceKind>(
     case "owner-only":
       return owner && !visitor ? allow("owner") : deny("owner only")
     case "manage":
+    case "contribute":
     case "logs":
     case "private":
       if (owner && !visitor) return allow("owner")
-      return admin ? allow("admin") : deny(visitor ? "visitors cannot do this" : "not the owner")
+      if (admin) return allow("admin")
+      if (spec.rule === "contribute" && isIn(caller, resource.writableBy)) return allow("shared for writing")
+      return deny(visitor ? "visitors cannot do this" : "not the owner")
     case "view":
+    case "run":
     case "launch": {
       if (spec.rule === "launch" && visitor) return deny("visitors cannot start anything")
       if (owner) return allow("owner")

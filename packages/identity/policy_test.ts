@@ -49,6 +49,11 @@ const launch = {
   ALL_USERS: /* */         ".    .   .    Y   .   .     Y   Y   Y   Y",
   PUBLIC:    /* */         ".    .   .    Y   .   .     Y   Y   Y   Y"
 }
+const run = {
+  PRIVATE:   /* */         ".    .   Y    Y   Y   .     .   Y   Y   .",
+  ALL_USERS: /* */         ".    Y   Y    Y   Y   .     Y   Y   Y   Y",
+  PUBLIC:    /* */         ".    Y   Y    Y   Y   .     Y   Y   Y   Y"
+}
 const everywhere = (row: Row) => ({ PRIVATE: row, ALL_USERS: row, PUBLIC: row })
 const manage = everywhere(".    .   .    Y   .   .     .   .   Y   .")
 const ownerReads = everywhere(".    .   .    Y   .   Y     .   .   Y   .")
@@ -66,13 +71,13 @@ const matrix: { readonly [K in ResourceKind]: { readonly [A in Action<K>]: Parti
   app: {
     import: { none: create },
     read: viewRead,
-    launch,
+    launch: run,
     update: manage,
     delete: manage,
     share: manage,
     pin: everywhere(adminOnly)
   },
-  instance: { read: viewRead, use: viewWrite, manage, delete: manage, logs: ownerReads },
+  instance: { read: viewRead, use: viewWrite, manage: selfWrite, delete: selfWrite, logs: ownerReads },
   engine: { create: { none: create }, read: viewRead, use: viewWrite, manage, delete: manage, logs: ownerReads },
   model: { create: { none: create }, read: viewRead, update: manage, delete: manage, deploy: launch },
   deployment: { read: viewRead, score: viewWrite, manage, delete: manage, logs: ownerReads },
@@ -139,7 +144,28 @@ describe("the authorization policy", () => {
     const app = (users: Array<string>): ResourceRef<"app"> => ({ kind: "app", id: "a", owner: ownerKey, sharedWith: { users } })
     assert.isTrue(can(caller(bob), "read", app([bob.key])))
     assert.isFalse(can(caller(bob), "read", app(["bob", "bob@example.com"])))
-    assert.isFalse(can(caller(bob), "launch", app([bob.key])), "a visitor may see a shared app but not start it")
+    assert.isTrue(can(caller(bob), "launch", app([bob.key])), "a visitor may start their own instance of a shared app")
+    assert.isFalse(can(caller(bob), "launch", app(["bob"])))
+    assert.isFalse(can(caller(bob), "deploy", { kind: "model", id: "m", owner: ownerKey, sharedWith: { users: [bob.key] } }), "but not deploy a shared model")
+  })
+
+  it("lets principals a bucket is shared with for writing write to it, and nobody else more than read", () => {
+    const writer = principal("writer", ["full"])
+    const teamVisitor = principal("tv", ["visitor"], ["writers"])
+    const reader = principal("reader", ["full"])
+    const bucket: ResourceRef<"bucket"> = {
+      kind: "bucket",
+      id: "b",
+      owner: ownerKey,
+      sharedWith: { users: [writer.key, reader.key], groups: ["writers"] },
+      writableBy: { users: [writer.key], groups: ["writers"] }
+    }
+    assert.isTrue(can(caller(writer), "write", bucket))
+    assert.isTrue(can(caller(teamVisitor), "write", bucket))
+    assert.isFalse(can(caller(writer, ["read"]), "write", bucket), "a read-only token stays read-only")
+    assert.isTrue(can(caller(reader), "read", bucket))
+    assert.isFalse(can(caller(reader), "write", bucket))
+    for (const action of ["delete", "share"] as const) assert.isFalse(can(caller(writer), action, bucket), action)
   })
 
   it("denies unknown kinds and actions, even to admins (fail closed)", () => {
