@@ -4,7 +4,6 @@ import { Config, Context, Data, Deferred, Effect, Layer, Option, Redacted, Ref }
 import { Unavailable } from "@aquifer/core"
 import postgres from "postgres"
 import type { Sql } from "postgres"
-import { startEmbedded } from "./_pglite.ts"
 import { migrate, readMigrations, type Migration } from "./migrate.ts"
 
 /** A query failed for a reason other than the database being unreachable. */
@@ -104,6 +103,8 @@ export const make = Effect.fnUntraced(function*(options: DatabaseOptions) {
     try: async () => {
       if (client === undefined) {
         if (options.url === undefined) {
+          // Loaded only when embedded: PGlite costs ~40 MB of memory a server deployment does not need.
+          const { startEmbedded } = await import("./_pglite.ts")
           const embedded = await startEmbedded(options.dataDir)
           closeEmbedded = embedded.close
           client = postgres({ ...embedded.connection, max: 1, onnotice: () => {}, connect_timeout: 10 })

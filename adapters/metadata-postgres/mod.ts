@@ -9,7 +9,8 @@
 export { Database, layer, layerConfig, orDieSql, parseDatabaseUrl, SqlError, type DatabaseOptions } from "./database.ts"
 export { migrate, migrationsDir, readMigrations, type Migration } from "./migrate.ts"
 export { layerAuditLog } from "./audit_log.ts"
-export { ensureSeed } from "./_pglite.ts"
+/** Makes the embedded database template once per machine (see `_pglite.ts`). */
+export const ensureSeed = (): Promise<string> => import("./_pglite.ts").then((pglite) => pglite.ensureSeed())
 export { layerIdentityRepositories } from "./identity.ts"
 export { layerLocalAccountStore } from "./local_accounts.ts"
 export { layerPendingSignInStore } from "./pending_sign_ins.ts"
