@@ -7,7 +7,7 @@
 import { AppCatalog, AppLauncher, AppStoreSettings, type AppStoreConfig, BundleReader, defaultBundleLimits, suspendIdle } from "@aquifer/appstore"
 import type { AuditLog } from "@aquifer/audit"
 import { BlobStore } from "@aquifer/blob"
-import { layerConfig as blobFsFromEnv } from "@aquifer/blob-fs"
+import { blobLayerFromEnv } from "@aquifer/drive-server"
 import { layer as bundleZip } from "@aquifer/bundle-zip"
 import { type Database, layerAppCatalog, layerSecretStore } from "@aquifer/metadata-postgres"
 import { Scheduler } from "@aquifer/scheduler"
@@ -126,7 +126,9 @@ export const appStoreLayerFromEnv: Layer.Layer<AppStoreServices, unknown, Databa
       settings,
       home,
       python,
-      blobs: blobFsFromEnv,
+      // The platform's one BlobStore (`AQUIFER_BLOB_STORE`), the same Layer the Drive uses, so
+      // one process holds one store.
+      blobs: blobLayerFromEnv,
       scheduler: scheduler === "kubernetes" ? kubernetesSchedulerFromEnv : localSchedulerFromEnv,
       launcher: scheduler === "kubernetes" ? "image" : "local",
       cipher: localCipherFromEnv
