@@ -105,7 +105,8 @@ export const make = Effect.fnUntraced(function*(options: DatabaseOptions) {
         if (options.url === undefined) {
           // Loaded only when embedded: PGlite costs ~40 MB of memory a server deployment does not need.
           const { startEmbedded } = await import("./_pglite.ts")
-          const embedded = await startEmbedded(options.dataDir)
+          // A template with the shipped migrations applied serves only the default migration set.
+          const embedded = await startEmbedded(options.dataDir, { migrated: options.migrations === undefined })
           closeEmbedded = embedded.close
           client = postgres({ ...embedded.connection, max: 1, onnotice: () => {}, connect_timeout: 10 })
         } else {

@@ -9,8 +9,14 @@
 export { Database, layer, layerConfig, orDieSql, parseDatabaseUrl, SqlError, type DatabaseOptions } from "./database.ts"
 export { migrate, migrationsDir, readMigrations, type Migration } from "./migrate.ts"
 export { layerAuditLog } from "./audit_log.ts"
-/** Makes the embedded database template once per machine (see `_pglite.ts`). */
-export const ensureSeed = (): Promise<string> => import("./_pglite.ts").then((pglite) => pglite.ensureSeed())
+/** Makes the embedded database's templates once per machine (see `_pglite.ts`). */
+export const ensureTemplates = async (): Promise<void> => {
+  const pglite = await import("./_pglite.ts")
+  for (const migrated of [false, true]) {
+    await pglite.ensureTemplateDir(migrated)
+    await pglite.ensureSeed(migrated)
+  }
+}
 export { layerIdentityRepositories } from "./identity.ts"
 export { layerLocalAccountStore } from "./local_accounts.ts"
 export { layerPendingSignInStore } from "./pending_sign_ins.ts"

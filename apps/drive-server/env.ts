@@ -2,9 +2,7 @@
 import { homedir } from "node:os"
 import { join } from "node:path"
 import type { BlobStore } from "@aquifer/blob"
-import { layerConfig as azureFromEnv } from "@aquifer/blob-azure"
 import { layerConfig as fsFromEnv } from "@aquifer/blob-fs"
-import { layerConfig as s3FromEnv } from "@aquifer/blob-s3"
 import { Config, Effect, Layer, Redacted } from "effect"
 import { driveConfig, type DriveConfig, serverKeyFromFile } from "./config.ts"
 
@@ -15,8 +13,10 @@ export const blobStoreKind = Config.Literals(["fs", "s3", "azure"], "AQUIFER_BLO
 export const blobLayerFromEnv: Layer.Layer<BlobStore, unknown> = Layer.unwrap(
   Effect.gen(function*() {
     const kind = yield* blobStoreKind
-    const chosen: Layer.Layer<BlobStore, unknown> = kind === "s3" ? s3FromEnv : kind === "azure" ? azureFromEnv : fsFromEnv
-    return chosen
+    // The cloud SDKs load only when chosen: they cost start-up time and memory otherwise.
+    if (kind === "s3") return (yield* Effect.promise(() => import("@aquifer/blob-s3"))).layerConfig as Layer.Layer<BlobStore, unknown>
+    if (kind === "azure") return (yield* Effect.promise(() => import("@aquifer/blob-azure"))).layerConfig as Layer.Layer<BlobStore, unknown>
+    return fsFromEnv as Layer.Layer<BlobStore, unknown>
   })
 )
 
