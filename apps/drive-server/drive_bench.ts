@@ -252,8 +252,8 @@ ${bigRuns.map((r) => [
 server); "pglite" embeds the database in the same process, as the all-in-one does (PGlite's
 WebAssembly heap is most of that idle figure). Serving a 5 GiB object costs the Drive a few tens
 of MB above idle, whatever the object's size: bodies stream, nothing is buffered whole. The idle
-figure is mostly code: Node with type stripping (~60 MB), the \`effect\` barrel (~45 MB) and the
-metadata adapter, which loads PGlite's module even when a PostgreSQL server is used (~40 MB).
+figure is mostly code: Node with type stripping (~60 MB), the \`effect\` barrel (~45 MB), the
+AWS-style XML, crypto and HTTP stacks; PGlite is loaded only in the embedded case.
 
 Targets: Drive ≥ 80 % of the plain copy, ≥ 2× s3rver, peak RSS under 200 MB.`)
 } finally {
