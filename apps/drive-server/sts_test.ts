@@ -97,13 +97,14 @@ describe("STS AssumeRoleWithWebIdentity", () => {
       RoleArn: "arn:aws:iam::aquifer:role/drive",
       RoleSessionName: "sdk-test",
       WebIdentityToken: token,
-      DurationSeconds: 4
+      // Long enough for the calls below on a loaded machine, short enough to wait out.
+      DurationSeconds: 12
     }))
     client.destroy()
     const credentials = assumed.Credentials!
     assert.match(credentials.AccessKeyId!, /^AQT/)
     assert.isAbove(credentials.Expiration!.getTime(), Date.now())
-    assert.isBelow(credentials.Expiration!.getTime(), Date.now() + 5000)
+    assert.isBelow(credentials.Expiration!.getTime(), Date.now() + 13_000)
     const s3 = drive.client({ accessKeyId: credentials.AccessKeyId!, secretAccessKey: credentials.SecretAccessKey!, sessionToken: credentials.SessionToken! })
     const buckets = await s3.send(new ListBucketsCommand({}))
     const home = buckets.Buckets![0]!.Name!
@@ -111,7 +112,7 @@ describe("STS AssumeRoleWithWebIdentity", () => {
     await s3.send(new PutObjectCommand({ Bucket: home, Key: "from-sts.txt", Body: "temporary but real" }))
     assert.strictEqual(await (await s3.send(new GetObjectCommand({ Bucket: home, Key: "from-sts.txt" }))).Body!.transformToString(), "temporary but real")
     let code: string | undefined
-    const deadline = Date.now() + 20_000
+    const deadline = Date.now() + 40_000
     while (code === undefined && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500))
       code = await s3.send(new ListBucketsCommand({})).then(() => undefined, (error: S3ServiceException) => error.name)
