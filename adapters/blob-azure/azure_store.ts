@@ -19,7 +19,7 @@ import {
   encodeListCursor,
   fromDriver,
   InvalidArgument,
-  InvalidKey,
+  isBlobError,
   InvalidRange,
   minPartSize,
   PreconditionFailed,
@@ -92,11 +92,9 @@ const isNetworkError = (error: unknown, depth = 0): boolean => {
   return isNetworkError(shape.cause, depth + 1)
 }
 
-const portErrors = [BlobNotFound, BlobAlreadyExists, InvalidKey, InvalidArgument, InvalidRange, PreconditionFailed, BlobStoreUnavailable, BlobStoreError]
-const isPortError = (error: unknown) => portErrors.some((type) => error instanceof type)
 
 const mapError = (error: unknown, context: { readonly key?: string; readonly uploadId?: string; readonly message: string }) => {
-  if (isPortError(error)) return error as BlobStoreError
+  if (isBlobError(error)) return error as BlobStoreError
   const code = codeOf(error)
   const status = statusOf(error)
   const key = context.key ?? ""

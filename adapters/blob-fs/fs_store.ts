@@ -14,8 +14,7 @@ import {
   encodeListCursor,
   fromDriver,
   InvalidArgument,
-  InvalidKey,
-  InvalidRange,
+  isBlobError,
   listPage,
   minPartSize,
   PreconditionFailed,
@@ -35,15 +34,13 @@ import { dirname, join, sep } from "node:path"
 import { encodeHeader, type Header, objectDir, objectFile, readHeader, segmentName, segmentOf } from "./_layout.ts"
 
 const chunkSize = 1024 * 1024
-const portErrors = [BlobNotFound, BlobAlreadyExists, InvalidKey, InvalidArgument, InvalidRange, PreconditionFailed, BlobStoreUnavailable, BlobStoreError]
-const isPortError = (error: unknown): boolean => portErrors.some((type) => error instanceof type)
 const codeOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
 const transient = new Set(["ENOSPC", "EMFILE", "ENFILE", "EAGAIN", "EBUSY", "EDQUOT", "ETIMEDOUT"])
 
 const toPortError = (message: string, body?: BodySource) => (cause: unknown) => {
   if (body?.failure !== undefined) return body.failure
-  if (isPortError(cause)) return cause as BlobStoreError
+  if (isBlobError(cause)) return cause as BlobStoreError
   const code = codeOf(cause)
   return code !== undefined && transient.has(code)
     ? new BlobStoreUnavailable({ message: `${message}: ${code}`, cause })

@@ -14,6 +14,7 @@ import {
   encodeListCursor,
   fromDriver,
   InvalidArgument,
+  isBlobError,
   InvalidKey,
   InvalidRange,
   minPartSize,
@@ -123,12 +124,10 @@ const isNetworkError = (error: unknown, depth = 0): boolean => {
   return isNetworkError(shape.cause, depth + 1)
 }
 
-const portErrors = [BlobNotFound, BlobAlreadyExists, InvalidKey, InvalidArgument, InvalidRange, PreconditionFailed, BlobStoreUnavailable, BlobStoreError]
-const isPortError = (error: unknown) => portErrors.some((type) => error instanceof type)
 
 /** Maps whatever the SDK threw to the port's errors; `key` and `uploadId` name what was asked for. */
 const mapError = (error: unknown, context: { readonly key?: string; readonly uploadId?: string; readonly message: string }) => {
-  if (isPortError(error)) return error as BlobStoreError
+  if (isBlobError(error)) return error as BlobStoreError
   const name = nameOf(error)
   const status = statusOf(error)
   const key = context.key ?? ""

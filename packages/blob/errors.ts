@@ -118,3 +118,8 @@ export type BlobError =
   | PreconditionFailed
   | BlobStoreUnavailable
   | BlobStoreError
+
+const blobErrorTypes = [BlobNotFound, BlobAlreadyExists, InvalidKey, InvalidArgument, InvalidRange, PreconditionFailed, BlobStoreUnavailable, BlobStoreError]
+
+/** True for an error of the port's closed set: adapters pass these through their error mapping. */
+export const isBlobError = (error: unknown): error is BlobError => blobErrorTypes.some((type) => error instanceof type)
