@@ -3,12 +3,11 @@
 import { BlobStore } from "@aquifer/blob"
 import { BlobServiceClient } from "@azure/storage-blob"
 import { Effect, ManagedRuntime, Redacted } from "effect"
-import { execFileSync, spawn } from "node:child_process"
-import { rm, stat } from "node:fs/promises"
+import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { freePort, waitForHttp } from "../../scripts/testing/ports.ts"
-import { bodyToFile, idleRss, log, makeSource, MiB, plainCopy, ratio, readSource, rounds, table, workDir } from "../../scripts/testing/blob_bench.ts"
+import { log, MiB, ratio, standardRounds, table, workDir } from "../../scripts/testing/blob_bench.ts"
 import { layer } from "./mod.ts"
 
 // The well-known development account of Azurite (not importing _azurite.ts, which loads Azurite here).
@@ -41,30 +40,17 @@ try {
   const store = await runtime.runPromise(BlobStore)
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
   log(`blob-azure bench: writing a ${size / MiB} MiB source file`)
-  const source = join(work.dir, "source.bin")
-  await makeSource(source, size)
-  const copy = join(work.dir, "copy.bin")
-  const out = join(work.dir, "out.bin")
-  const idle = idleRss()
-  const rows = await rounds(count, [
-    ["plain copy (read stream → write stream, fsync)", async () => {
-      await rm(copy, { force: true })
-      return () => plainCopy(source, copy)
-    }],
-    ["azure `put`, known length (one streamed Put Blob)", async () => {
-      await run(store.delete("bench/known"))
-      return () => run(store.put("bench/known", readSource(source), { contentLength: size }))
-    }],
-    ["azure `put`, unknown length (8 MiB blocks, 2 in flight, one Put Block List)", async () => {
-      await run(store.delete("bench/unknown"))
-      return () => run(store.put("bench/unknown", readSource(source)))
-    }],
-    ["azure `get` (→ file, fsync)", async () => {
-      await rm(out, { force: true })
-      return async () => bodyToFile((await run(store.get("bench/known"))).body, out)
-    }]
-  ], () => execFileSync("sync"))
-  if ((await stat(out)).size !== size) throw new Error("the object read back has the wrong size")
+  const { rows, idle } = await standardRounds({
+    store: {
+      delete: (key) => run(store.delete(key)),
+      put: (key, body, options) => run(store.put(key, body, options)),
+      get: (key) => run(store.get(key))
+    },
+    dir: work.dir,
+    size,
+    count,
+    labels: { known: "azure `put`, known length (one streamed Put Blob)", unknown: "azure `put`, unknown length (8 MiB blocks, 2 in flight, one Put Block List)", get: "azure `get` (→ file, fsync)" }
+  })
   const [copyRow, known, unknown, got] = rows
   process.stdout.write(`## Blob storage: Azure adapter against Azurite, ${size / MiB} MiB object
 

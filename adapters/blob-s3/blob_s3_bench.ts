@@ -2,11 +2,10 @@
 // (run in a child process, so its memory is not ours), beside a plain file copy on the same disk.
 import { BlobStore } from "@aquifer/blob"
 import { Effect, ManagedRuntime, Redacted } from "effect"
-import { execFileSync, spawn } from "node:child_process"
-import { rm, stat } from "node:fs/promises"
+import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { freePort, waitForHttp } from "../../scripts/testing/ports.ts"
-import { bodyToFile, idleRss, log, makeSource, MiB, plainCopy, ratio, readSource, rounds, table, workDir } from "../../scripts/testing/blob_bench.ts"
+import { log, MiB, ratio, standardRounds, table, workDir } from "../../scripts/testing/blob_bench.ts"
 import { layer } from "./mod.ts"
 
 const size = Number(process.env.AQUIFER_BENCH_BLOB_BYTES ?? 1024 * MiB)
@@ -32,30 +31,17 @@ try {
   const store = await runtime.runPromise(BlobStore)
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
   log(`blob-s3 bench: writing a ${size / MiB} MiB source file`)
-  const source = join(work.dir, "source.bin")
-  await makeSource(source, size)
-  const copy = join(work.dir, "copy.bin")
-  const out = join(work.dir, "out.bin")
-  const idle = idleRss()
-  const rows = await rounds(count, [
-    ["plain copy (read stream → write stream, fsync)", async () => {
-      await rm(copy, { force: true })
-      return () => plainCopy(source, copy)
-    }],
-    ["s3 `put`, known length (one streamed PutObject)", async () => {
-      await run(store.delete("bench/known"))
-      return () => run(store.put("bench/known", readSource(source), { contentLength: size }))
-    }],
-    ["s3 `put`, unknown length (multipart, 8 MiB parts, 2 in flight)", async () => {
-      await run(store.delete("bench/unknown"))
-      return () => run(store.put("bench/unknown", readSource(source)))
-    }],
-    ["s3 `get` (→ file, fsync)", async () => {
-      await rm(out, { force: true })
-      return async () => bodyToFile((await run(store.get("bench/known"))).body, out)
-    }]
-  ], () => execFileSync("sync"))
-  if ((await stat(out)).size !== size) throw new Error("the object read back has the wrong size")
+  const { rows, idle } = await standardRounds({
+    store: {
+      delete: (key) => run(store.delete(key)),
+      put: (key, body, options) => run(store.put(key, body, options)),
+      get: (key) => run(store.get(key))
+    },
+    dir: work.dir,
+    size,
+    count,
+    labels: { known: "s3 `put`, known length (one streamed PutObject)", unknown: "s3 `put`, unknown length (multipart, 8 MiB parts, 2 in flight)", get: "s3 `get` (→ file, fsync)" }
+  })
   const [copyRow, known, unknown, got] = rows
   process.stdout.write(`## Blob storage: S3 adapter against s3rver, ${size / MiB} MiB object
 

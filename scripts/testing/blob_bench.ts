@@ -1,7 +1,8 @@
 // Shared by the blob adapters' benchmarks: a source file, the plain-copy baseline, an RSS sampler,
 // interleaved rounds, the table.
 import { randomFillSync } from "node:crypto"
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -119,3 +120,50 @@ export const rounds = async (
 }
 
 export const ratio = (base: Row, row: Row) => `${((Math.min(...base.times) / Math.min(...row.times)) * 100).toFixed(0)} %`
+
+/** What the standard rounds need of a BlobStore, with its effects already run to promises. */
+export interface BenchStore {
+  readonly delete: (key: string) => Promise<unknown>
+  readonly put: (key: string, body: AsyncIterable<Uint8Array>, options?: { readonly contentLength: number }) => Promise<unknown>
+  readonly get: (key: string) => Promise<{ readonly body: ReadableStream<Uint8Array> }>
+}
+
+/**
+ * The four paths every blob adapter's benchmark compares, in interleaved rounds after a `sync`:
+ * a plain copy, `put` with a known and an unknown length, and `get` to a file. Checks the object
+ * read back has the right size.
+ */
+export const standardRounds = async (options: {
+  readonly store: BenchStore
+  readonly dir: string
+  readonly size: number
+  readonly count: number
+  readonly labels: { readonly known: string; readonly unknown: string; readonly get: string }
+}) => {
+  const { store, dir, size, count, labels } = options
+  const source = join(dir, "source.bin")
+  await makeSource(source, size)
+  const copy = join(dir, "copy.bin")
+  const out = join(dir, "out.bin")
+  const idle = idleRss()
+  const rows = await rounds(count, [
+    ["plain copy (read stream → write stream, fsync)", async () => {
+      rmSync(copy, { force: true })
+      return () => plainCopy(source, copy)
+    }],
+    [labels.known, async () => {
+      await store.delete("bench/known")
+      return () => store.put("bench/known", readSource(source), { contentLength: size })
+    }],
+    [labels.unknown, async () => {
+      await store.delete("bench/unknown")
+      return () => store.put("bench/unknown", readSource(source))
+    }],
+    [labels.get, async () => {
+      rmSync(out, { force: true })
+      return async () => bodyToFile((await store.get("bench/known")).body, out)
+    }]
+  ], () => execFileSync("sync"))
+  if (statSync(out).size !== size) throw new Error("the object read back has the wrong size")
+  return { rows, idle }
+}
