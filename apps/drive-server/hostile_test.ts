@@ -277,7 +277,7 @@ describe("signed streaming uploads (aws-chunked with chunk signatures)", () => {
     assert.strictEqual(plain.status, 200, plain.body)
     const crc = makeChecksum("crc32")
     crc.update(data)
-    const trailed = await upload("streamed-trailer.bin", data, { trailer: ["x-amz-checksum-crc32", crc.digestBase64()] })
+    const trailed = await upload("streamed-trailer.bin", data, { trailer: ["x-amz-checksum-crc32", await crc.digestBase64()] })
     assert.strictEqual(trailed.status, 200, trailed.body)
     for (const key of ["streamed.bin", "streamed-trailer.bin"]) {
       const got = await drive.client(alice).send(new GetObjectCommand({ Bucket: aliceBucket, Key: key }))

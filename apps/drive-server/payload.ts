@@ -200,13 +200,13 @@ async function* decodeChunked(
       }
     }
   }
-  verifyChecksums(checksums)
+  await verifyChecksums(checksums)
 }
 
-const verifyChecksums = (checksums: ReadonlyArray<ChecksumCheck>) => {
+const verifyChecksums = async (checksums: ReadonlyArray<ChecksumCheck>) => {
   for (const check of checksums) {
     if (check.expected === undefined) continue
-    const actual = check.checksum.digestBase64()
+    const actual = await check.checksum.digestBase64()
     if (actual !== check.expected) {
       throw check.name === "content-md5"
         ? badDigest("Content-MD5")
@@ -234,7 +234,7 @@ async function* plain(
   if (hash !== undefined && hash.digest("hex") !== sha256) {
     throw new S3Error("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.")
   }
-  verifyChecksums(checksums)
+  await verifyChecksums(checksums)
 }
 
 /**

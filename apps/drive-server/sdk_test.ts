@@ -261,3 +261,23 @@ describe("objects", () => {
 
 const homeOf = async (credentials: Credentials): Promise<string> =>
   (await drive.client(credentials).send(new ListBucketsCommand({}))).Buckets![0]!.Name!
+
+describe("checksums the SDK can choose", () => {
+  it("accepts CRC32C, CRC64NVME, SHA1 and SHA256 streamed as aws-chunked trailers, and refuses a wrong one with BadDigest", async () => {
+    const s3 = drive.client(alice)
+    const bucket = (await s3.send(new ListBucketsCommand({}))).Buckets![0]!.Name!
+    const body = "checksummed by the client, verified by the Drive ✓".repeat(3000)
+    for (const algorithm of ["CRC32C", "CRC64NVME", "SHA1", "SHA256"] as const) {
+      const key = `checksums/${algorithm}.txt`
+      // A stream body with no length makes the SDK send aws-chunked with the checksum as a trailer.
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Readable.from([Buffer.from(body)]), ContentLength: Buffer.byteLength(body), ChecksumAlgorithm: algorithm }))
+      const read = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      assert.strictEqual(await text(read.Body), body, algorithm)
+    }
+    const wrong = await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: "checksums/wrong.txt", Body: body, ChecksumCRC32C: "AAAAAA==" })))
+    assert.strictEqual(wrong.name, "BadDigest")
+    const wrong64 = await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: "checksums/wrong.txt", Body: body, ChecksumCRC64NVME: "AAAAAAAAAAA=" })))
+    assert.strictEqual(wrong64.name, "BadDigest")
+    assert.strictEqual((await failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "checksums/wrong.txt" })))).name, "NotFound")
+  })
+})
