@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
+import { Base64Url } from "effect/encoding"
 import { InvalidInput } from "./errors.ts"
 
 /** A page request: at most `limit` items after `cursor` (absent: from the start). */
@@ -32,27 +33,17 @@ export interface Page<A> {
   readonly next?: string | undefined
 }
 
-const toBase64Url = (text: string): string => {
-  const bytes = new TextEncoder().encode(text)
-  let binary = ""
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")
-}
-
-const fromBase64Url = (text: string): string => {
-  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"))
-  return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))
-}
-
 /** Mints an opaque cursor from a JSON-serialisable position. */
-export const encodeCursor = (position: unknown): string => toBase64Url(JSON.stringify(position))
+export const encodeCursor = (position: unknown): string => Base64Url.encode(JSON.stringify(position))
 
 /** Reads back a cursor minted by {@link encodeCursor}; anything else is `InvalidInput`. */
 export const decodeCursor = (cursor: string): Effect.Effect<unknown, InvalidInput> =>
   Effect.try({
     try: () => {
       if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error("not base64url")
-      return JSON.parse(fromBase64Url(cursor)) as unknown
+      const text = Base64Url.decodeString(cursor)
+      if (Result.isFailure(text)) throw text.failure
+      return JSON.parse(text.success) as unknown
     },
     catch: () => new InvalidInput({ message: "the cursor is not one this server issued", field: "cursor" })
   })

@@ -1,10 +1,7 @@
 import { Effect } from "effect"
+import { Base64Url, Hex } from "effect/encoding"
 
-const toBase64Url = (bytes: Uint8Array): string => {
-  let binary = ""
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")
-}
+const toBase64Url = (bytes: Uint8Array): string => Base64Url.encode(bytes)
 
 /** 256 bits from the platform's CSPRNG, base64url: for cookie secrets, tokens, bindings. */
 export const randomSecret = (bytes = 32): string => toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)))
@@ -16,5 +13,5 @@ export const randomSecret = (bytes = 32): string => toBase64Url(crypto.getRandom
 export const sha256Hex = (text: string): Effect.Effect<string> =>
   Effect.promise(async () => {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
-    return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")
+    return Hex.encode(digest)
   })
