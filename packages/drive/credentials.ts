@@ -29,7 +29,8 @@
  * @module
  */
 import { Principal, Role } from "@aquifer/core"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Result, Schema } from "effect"
+import { Base64Url } from "effect/encoding"
 import { InvalidToken } from "./errors.ts"
 
 /** A server key must be exactly this many bytes. */
@@ -61,19 +62,12 @@ export const newAccessKeyId = (prefix: "AQK" | "AQT"): string => {
   return id
 }
 
-const toBase64Url = (bytes: Uint8Array): string => {
-  let binary = ""
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")
-}
+const toBase64Url = (bytes: Uint8Array): string => Base64Url.encode(bytes)
 
 const fromBase64Url = (text: string): Uint8Array<ArrayBuffer> | undefined => {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined
-  try {
-    return Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0))
-  } catch {
-    return undefined
-  }
+  const decoded = Base64Url.decode(text)
+  return Result.isSuccess(decoded) ? new Uint8Array(decoded.success) : undefined
 }
 
 /** A fresh secret access key: 40 characters of base64url (240 random bits). */

@@ -19,7 +19,8 @@ import {
   type WriteResult
 } from "@aquifer/blob"
 import type { Caller } from "@aquifer/identity"
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
+import { Base64Url } from "effect/encoding"
 import { bucketFor } from "./buckets.ts"
 import { DriveCredentials } from "./credentials.ts"
 import { NoSuchKey } from "./errors.ts"
@@ -310,15 +311,12 @@ export const copyObject = Effect.fn("Drive.copyObject")(function*(
 const ListToken = Schema.Struct({ c: Schema.String, s: Schema.String, p: Schema.String, d: Schema.String })
 const decodeListToken = Schema.decodeUnknownOption(Schema.fromJsonString(ListToken))
 
-const toBase64Url = (text: string) => {
-  let binary = ""
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")
-}
+const toBase64Url = (text: string) => Base64Url.encode(text)
 const fromBase64Url = (text: string): string | undefined => {
+  const bytes = Base64Url.decode(text)
+  if (Result.isFailure(bytes)) return undefined
   try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"))
-    return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes.success)
   } catch {
     return undefined
   }

@@ -4,7 +4,8 @@
  * @module
  */
 import { AlreadyExists, Conflict, NotFound } from "@aquifer/core"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
+import { Base64 } from "effect/encoding"
 import { SecretCipher, SecretCipherError } from "./cipher.ts"
 import { Secret, type SecretRecord, type SecretScope, SecretStore } from "./secret.ts"
 
@@ -55,12 +56,8 @@ export const layerStoreMemory: Layer.Layer<SecretStore> = Layer.sync(SecretStore
   })
 })
 
-const toBase64 = (bytes: Uint8Array) => {
-  let binary = ""
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary)
-}
-const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+const toBase64 = (bytes: Uint8Array) => Base64.encode(bytes)
+const fromBase64 = (text: string) => new Uint8Array(Result.getOrThrow(Base64.decode(text)))
 
 /** An AES-256-GCM cipher with a random key held in memory (lost with the layer). */
 export const layerCipherMemory: Layer.Layer<SecretCipher> = Layer.effect(
