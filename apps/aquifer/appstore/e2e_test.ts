@@ -1,9 +1,4 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { layer as blobFs } from "@aquifer/blob-fs"
-import { layerAuditLog, layer as databaseLayer } from "@aquifer/metadata-postgres"
-import { layer as localScheduler } from "@aquifer/scheduler-local"
-import { layer as localCipher } from "@aquifer/secrets-local"
-import { Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -11,10 +6,10 @@ import { join } from "node:path"
 import WebSocket from "ws"
 import { freePort } from "../../../scripts/testing/ports.ts"
 import { captureLog, testConfig } from "../_test_support.ts"
-import { addTestUser, type Browser, identityTestLayer, signInAs, testAdmin } from "../identity/testing.ts"
+import { addTestUser, type Browser, signInAs, testAdmin } from "../identity/testing.ts"
 import { type RunningServer, startServer } from "../server.ts"
 import { helloBundle } from "./_test_bundles.ts"
-import { appStoreTestLayer } from "./testing.ts"
+import { endToEndPlatformLayer } from "./testing.ts"
 
 // The whole platform in one process, as `./aq start` runs it: PGlite, the fs blob store, the
 // local scheduler running real app processes, the local secret cipher, and the embedded OIDC
@@ -35,17 +30,7 @@ beforeAll(async () => {
   server = await startServer({
     config: testConfig({ port, home }),
     log: logs.log,
-    layer: Layer.mergeAll(
-      layerAuditLog,
-      identityTestLayer(port),
-      appStoreTestLayer(port, {
-        home,
-        venvs,
-        blobs: blobFs({ root: join(home, "blobs") }),
-        scheduler: localScheduler({ home, stopGraceMs: 3000, onShutdown: "stop" }),
-        cipher: localCipher(Redacted.make(randomBytes(32).toString("base64")))
-      }).pipe(Layer.provide(layerAuditLog))
-    ).pipe(Layer.provideMerge(databaseLayer({})))
+    layer: endToEndPlatformLayer(port, { home, venvs })
   })
   // The first administrator is made when the issuer starts on an empty account store: sign in
   // as them before adding anyone else.

@@ -9,6 +9,13 @@ import { layerMemory as schedulerMemory } from "@aquifer/scheduler"
 import { layerCipherMemory } from "@aquifer/secrets"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { layer as blobFs } from "@aquifer/blob-fs"
+import { layerAuditLog, layer as databaseLayer } from "@aquifer/metadata-postgres"
+import { layer as localScheduler } from "@aquifer/scheduler-local"
+import { layer as localCipher } from "@aquifer/secrets-local"
+import { Layer, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
+import { identityTestLayer } from "../identity/testing.ts"
 import { appStoreLayer } from "./layer.ts"
 
 export const appStoreTestLayer = (port: number, overrides: Partial<Parameters<typeof appStoreLayer>[0]> = {}) =>
@@ -20,3 +27,21 @@ export const appStoreTestLayer = (port: number, overrides: Partial<Parameters<ty
     cipher: layerCipherMemory,
     ...overrides
   })
+
+/**
+ * The whole platform as the end-to-end tests run it: in-memory PGlite, the test identity (the
+ * real embedded issuer), and the App Store on real parts — blob-fs, the local scheduler and the
+ * local cipher — under `home`, with virtualenvs cached in `venvs`.
+ */
+export const endToEndPlatformLayer = (port: number, options: { readonly home: string; readonly venvs: string }) =>
+  Layer.mergeAll(
+    layerAuditLog,
+    identityTestLayer(port),
+    appStoreTestLayer(port, {
+      home: options.home,
+      venvs: options.venvs,
+      blobs: blobFs({ root: join(options.home, "blobs") }),
+      scheduler: localScheduler({ home: options.home, stopGraceMs: 3000, onShutdown: "stop" }),
+      cipher: localCipher(Redacted.make(randomBytes(32).toString("base64")))
+    }).pipe(Layer.provide(layerAuditLog))
+  ).pipe(Layer.provideMerge(databaseLayer({})))

@@ -1,11 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { layer as blobFs } from "@aquifer/blob-fs"
-import { layerAuditLog, layer as databaseLayer } from "@aquifer/metadata-postgres"
-import { layer as localScheduler } from "@aquifer/scheduler-local"
-import { layer as localCipher } from "@aquifer/secrets-local"
-import { Layer, Redacted } from "effect"
 import { execFileSync } from "node:child_process"
-import { randomBytes } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,9 +7,9 @@ import { type Browser as Chromium, chromium } from "playwright-core"
 import { png, zip } from "../../../adapters/bundle-zip/testdata/zip_writer.ts"
 import { freePort } from "../../../scripts/testing/ports.ts"
 import { captureLog, testConfig } from "../_test_support.ts"
-import { addTestUser, type Browser, identityTestLayer, signInAs } from "../identity/testing.ts"
+import { addTestUser, type Browser, signInAs } from "../identity/testing.ts"
 import { type RunningServer, startServer } from "../server.ts"
-import { appStoreTestLayer } from "./testing.ts"
+import { endToEndPlatformLayer } from "./testing.ts"
 
 // A real H2O Wave app (h2o-wave from PyPI, its own waved) launched by the platform, reached
 // through the router by a real Chromium that signs in at the embedded issuer's page. The first
@@ -53,17 +47,7 @@ beforeAll(async () => {
   server = await startServer({
     config: testConfig({ port, home }),
     log: captureLog().log,
-    layer: Layer.mergeAll(
-      layerAuditLog,
-      identityTestLayer(port),
-      appStoreTestLayer(port, {
-        home,
-        venvs,
-        blobs: blobFs({ root: join(home, "blobs") }),
-        scheduler: localScheduler({ home, stopGraceMs: 3000, onShutdown: "stop" }),
-        cipher: localCipher(Redacted.make(randomBytes(32).toString("base64")))
-      }).pipe(Layer.provide(layerAuditLog))
-    ).pipe(Layer.provideMerge(databaseLayer({})))
+    layer: endToEndPlatformLayer(port, { home, venvs })
   })
   const password = await addTestUser(server.runtime, { username: "wendy", name: "Wendy Wave", roles: ["full"] })
   owner = { browser: (await signInAs(origin, "wendy", password)).browser, password }
