@@ -7,6 +7,7 @@
 // (`uploadsContainer`), apart from the target blob, as `<upload id>/upload.json` and
 // `<upload id>/part-<n>`. Metadata names are encoded for Azure (C# identifiers): `m` + the
 // name, `_` as `__`, `-` as `_h`.
+import { someCause } from "@aquifer/core"
 import {
   BlobAlreadyExists,
   BlobNotFound,
@@ -84,13 +85,7 @@ const codeOf = (error: unknown): string => {
 const statusOf = (error: unknown): number | undefined => ((error ?? {}) as RestErrorShape).statusCode
 
 const networkCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "REQUEST_SEND_ERROR"])
-const isNetworkError = (error: unknown, depth = 0): boolean => {
-  if (typeof error !== "object" || error === null || depth > 4) return false
-  const shape = error as { code?: unknown; cause?: unknown; errors?: unknown }
-  if (networkCodes.has(String(shape.code))) return true
-  if (Array.isArray(shape.errors) && shape.errors.some((inner) => isNetworkError(inner, depth + 1))) return true
-  return isNetworkError(shape.cause, depth + 1)
-}
+const isNetworkError = (error: unknown): boolean => someCause(error, (shape) => networkCodes.has(String(shape.code)))
 
 
 const mapError = (error: unknown, context: { readonly key?: string; readonly uploadId?: string; readonly message: string }) => {

@@ -3,6 +3,7 @@
 // known length stream as one PutObject; puts of unknown length buffer one part (8 MiB by
 // default) and become a multipart upload only when the body is longer. Every SDK error is
 // mapped by `mapError`; the SDK's own error is kept as `cause`.
+import { someCause } from "@aquifer/core"
 import {
   BlobAlreadyExists,
   BlobNotFound,
@@ -116,13 +117,8 @@ const unavailableNames = new Set([
 ])
 
 /** A connection refused, reset or timed out, however deep the SDK wrapped it. */
-const isNetworkError = (error: unknown, depth = 0): boolean => {
-  if (typeof error !== "object" || error === null || depth > 4) return false
-  const shape = error as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown }
-  if (unavailableNames.has(String(shape.code)) || unavailableNames.has(String(shape.name))) return true
-  if (Array.isArray(shape.errors) && shape.errors.some((inner) => isNetworkError(inner, depth + 1))) return true
-  return isNetworkError(shape.cause, depth + 1)
-}
+const isNetworkError = (error: unknown): boolean =>
+  someCause(error, (shape) => unavailableNames.has(String(shape.code)) || unavailableNames.has(String(shape.name)))
 
 
 /** Maps whatever the SDK threw to the port's errors; `key` and `uploadId` name what was asked for. */

@@ -135,7 +135,17 @@ const fromReadableStream = (stream: ReadableStream<Uint8Array>): AsyncIterator<U
  * body yields nothing). Each part is a fresh buffer the consumer may keep.
  */
 export async function* readChunks(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let part = new Uint8Array(size)
+  yield* cut(source, size, () => new Uint8Array(size), () => {})
+}
+
+/** Cuts `source` into parts of `size` bytes, each filled into a buffer from `acquire`. */
+async function* cut(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  acquire: () => Uint8Array | Promise<Uint8Array>,
+  unused: (part: Uint8Array) => void
+): AsyncGenerator<Uint8Array> {
+  let part = await acquire()
   let filled = 0
   for await (const chunk of source) {
     let offset = 0
@@ -146,12 +156,13 @@ export async function* readChunks(source: AsyncIterable<Uint8Array>, size: numbe
       offset += take
       if (filled === size) {
         yield part
-        part = new Uint8Array(size)
+        part = await acquire()
         filled = 0
       }
     }
   }
   if (filled > 0) yield part.subarray(0, filled)
+  else unused(part)
 }
 
 /** Parts of a body cut by {@link pooledChunks}: give each part back with `release` once sent. */
@@ -185,26 +196,7 @@ export const pooledChunks = (source: AsyncIterable<Uint8Array>, size: number, bu
     if (next !== undefined) next(buffer)
     else free.push(buffer)
   }
-  async function* parts(): AsyncGenerator<Uint8Array> {
-    let part = await acquire()
-    let filled = 0
-    for await (const chunk of source) {
-      let offset = 0
-      while (offset < chunk.byteLength) {
-        const take = Math.min(size - filled, chunk.byteLength - offset)
-        part.set(chunk.subarray(offset, offset + take), filled)
-        filled += take
-        offset += take
-        if (filled === size) {
-          yield part
-          part = await acquire()
-          filled = 0
-        }
-      }
-    }
-    if (filled > 0) yield part.subarray(0, filled)
-    else release(part)
-  }
+  const parts = () => cut(source, size, acquire, release)
   return { [Symbol.asyncIterator]: parts, release }
 }
 

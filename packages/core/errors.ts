@@ -71,3 +71,20 @@ export type CoreError =
   | Conflict
   | LimitExceeded
   | Unavailable
+
+/**
+ * True when `test` holds for `error` or anything it wraps — its `cause`, or the `errors` of an
+ * aggregate — up to `depth` levels down. SDKs wrap a refused connection several times over;
+ * adapters use this to recognise one however deep it is.
+ */
+export const someCause = (
+  error: unknown,
+  test: (shape: { readonly code?: unknown; readonly name?: unknown }) => boolean,
+  depth = 4
+): boolean => {
+  if (typeof error !== "object" || error === null || depth < 0) return false
+  const shape = error as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown }
+  if (test(shape)) return true
+  if (Array.isArray(shape.errors) && shape.errors.some((inner) => someCause(inner, test, depth - 1))) return true
+  return someCause(shape.cause, test, depth - 1)
+}
