@@ -36,6 +36,8 @@ export const startTestDrive = async (
     readonly settings?: DriveSettingsShape
     readonly verifier?: Layer.Layer<WebIdentityVerifier, unknown>
     readonly root?: string
+    /** With it, `<bucket>.<virtualHostDomain>` hosts address buckets (virtual-host style). */
+    readonly virtualHostDomain?: string
   } = {}
 ): Promise<TestDrive> => {
   const root = options.root ?? mkdtempSync(join(tmpdir(), "aquifer-drive-"))
@@ -47,7 +49,7 @@ export const startTestDrive = async (
       serverKey: new Uint8Array(randomBytes(32)),
       settings: options.settings
     }),
-    s3: { region }
+    s3: { region, virtualHostDomain: options.virtualHostDomain }
   })
   const clients: Array<S3Client> = []
   return {
