@@ -62,13 +62,14 @@ const maxKeysOf = (ctx: S3Context, name: string): number => {
   return Math.min(Number(text), 1000)
 }
 
-const encoder = (ctx: S3Context) => {
+/** Keys, prefixes and markers as listings send them: URL-encoded with `encoding-type=url`. */
+export const encoder = (ctx: S3Context) => {
   const type = ctx.param("encoding-type")
   if (type !== undefined && type !== "url") throw invalidArgument("Invalid Encoding Method specified in Request", { ArgumentName: "encoding-type" })
   return type === "url" ? (text: string) => uriEncode(text, true) : (text: string) => text
 }
 
-const optional = (name: string, value: string | undefined) => (value === undefined ? {} : { [name]: value })
+export const optional = (name: string, value: string | undefined) => (value === undefined ? {} : { [name]: value })
 
 const contents = (ctx: S3Context, encode: (t: string) => string, items: ReadonlyArray<ObjectSummary>, withOwner: boolean) =>
   items.map((item) => ({

@@ -12,6 +12,7 @@ import {
 } from "@aquifer/drive"
 import type { S3Context } from "./context.ts"
 import { payloadOf, readSmallBody } from "./payload.ts"
+import { encoder, optional } from "./s3_buckets.ts"
 import { attributesOf, conditionsOf, copySourceOf, parseRange } from "./s3_objects.ts"
 import { invalidArgument, malformedXml, S3Error } from "./s3_error.ts"
 import { isoTime, parseXml, xmlResponse } from "./xml.ts"
@@ -143,27 +144,32 @@ export const listPartsOperation = async (ctx: S3Context, bucket: string, key: st
 }
 
 export const listUploadsOperation = async (ctx: S3Context, bucket: string): Promise<Response> => {
+  const encode = encoder(ctx)
   const limit = maxOf(ctx, "max-uploads")
   const prefix = ctx.param("prefix") ?? ""
+  const delimiter = ctx.param("delimiter") || undefined
   const keyMarker = ctx.param("key-marker") ?? ""
   const uploadIdMarker = ctx.param("upload-id-marker") ?? ""
-  const page = await ctx.run(listMultipartUploads(ctx.caller, { bucket, prefix, keyMarker, uploadIdMarker, limit }))
-  const last = page.uploads.at(-1)
+  const page = await ctx.run(listMultipartUploads(ctx.caller, { bucket, prefix, delimiter, keyMarker, uploadIdMarker, limit }))
   return xmlResponse("ListMultipartUploadsResult", {
     Bucket: bucket,
-    KeyMarker: keyMarker,
+    KeyMarker: encode(keyMarker),
     UploadIdMarker: uploadIdMarker,
-    ...(page.truncated && last !== undefined ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId } : {}),
-    Prefix: prefix,
+    ...optional("NextKeyMarker", page.nextKeyMarker === undefined ? undefined : encode(page.nextKeyMarker)),
+    ...optional("NextUploadIdMarker", page.nextUploadIdMarker),
+    Prefix: encode(prefix),
+    ...optional("Delimiter", delimiter === undefined ? undefined : encode(delimiter)),
     MaxUploads: limit,
+    ...optional("EncodingType", ctx.param("encoding-type")),
     IsTruncated: page.truncated,
     Upload: page.uploads.map((upload) => ({
-      Key: upload.key,
+      Key: encode(upload.key),
       UploadId: upload.uploadId,
       Initiator: person(ctx, upload.initiator),
       Owner: person(ctx, upload.initiator),
       StorageClass: "STANDARD",
       Initiated: isoTime(upload.createdAt)
-    }))
+    })),
+    CommonPrefixes: page.prefixes.map((p) => ({ Prefix: encode(p) }))
   })
 }

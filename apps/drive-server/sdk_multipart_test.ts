@@ -181,6 +181,111 @@ describe("multipart", () => {
   })
 })
 
+describe("ListMultipartUploads", () => {
+  const listing = "alice-uploads-list"
+  const started = new Map<string, Array<string>>()
+  const keys = ["a.txt", "a.txt", "dir/one.bin", "dir/two.bin", "dir/sub/three.bin", "other/x", "zeta"]
+  beforeAll(async () => {
+    const s3 = drive.client(alice)
+    await s3.send(new CreateBucketCommand({ Bucket: listing }))
+    for (const key of keys) {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: listing, Key: key }))
+      started.set(key, [...(started.get(key) ?? []), UploadId!].sort())
+    }
+  })
+  const entries = (page: { Uploads?: Array<{ Key?: string; UploadId?: string }>; CommonPrefixes?: Array<{ Prefix?: string }> }) => [
+    ...(page.Uploads ?? []).map((u) => `${u.Key}#${u.UploadId}`),
+    ...(page.CommonPrefixes ?? []).map((p) => `${p.Prefix}`)
+  ]
+  const upload = (key: string, index = 0) => `${key}#${started.get(key)![index]}`
+
+  it("lists every upload by key then upload id, and narrows to a prefix", async () => {
+    const s3 = drive.client(alice)
+    const all = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing }))
+    assert.deepStrictEqual(entries(all), [
+      upload("a.txt", 0),
+      upload("a.txt", 1),
+      upload("dir/one.bin"),
+      upload("dir/sub/three.bin"),
+      upload("dir/two.bin"),
+      upload("other/x"),
+      upload("zeta")
+    ])
+    assert.isFalse(all.IsTruncated)
+    const dir = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, Prefix: "dir/" }))
+    assert.deepStrictEqual(entries(dir), [upload("dir/one.bin"), upload("dir/sub/three.bin"), upload("dir/two.bin")])
+    assert.strictEqual(dir.Prefix, "dir/")
+  })
+
+  it("rolls keys up into common prefixes at a delimiter, below a prefix too", async () => {
+    const s3 = drive.client(alice)
+    const top = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, Delimiter: "/" }))
+    assert.deepStrictEqual(top.Uploads?.map((u) => u.Key), ["a.txt", "a.txt", "zeta"])
+    assert.deepStrictEqual(top.CommonPrefixes?.map((p) => p.Prefix), ["dir/", "other/"])
+    assert.strictEqual(top.Delimiter, "/")
+    const dir = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, Prefix: "dir/", Delimiter: "/" }))
+    assert.deepStrictEqual(dir.Uploads?.map((u) => u.Key), ["dir/one.bin", "dir/two.bin"])
+    assert.deepStrictEqual(dir.CommonPrefixes?.map((p) => p.Prefix), ["dir/sub/"])
+    const byDot = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, Delimiter: "." }))
+    assert.deepStrictEqual(byDot.CommonPrefixes?.map((p) => p.Prefix), ["a.", "dir/one.", "dir/sub/three.", "dir/two."])
+    assert.deepStrictEqual(byDot.Uploads?.map((u) => u.Key), ["other/x", "zeta"])
+  })
+
+  it("pages with max-uploads, key-marker and upload-id-marker, a common prefix counting as one entry", async () => {
+    const s3 = drive.client(alice)
+    const seen: Array<string> = []
+    const pages: Array<number> = []
+    let keyMarker: string | undefined
+    let uploadIdMarker: string | undefined
+    for (let round = 0; round < 10; round++) {
+      const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, Delimiter: "/", MaxUploads: 2, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }))
+      assert.strictEqual(page.MaxUploads, 2)
+      seen.push(...entries(page))
+      pages.push(entries(page).length)
+      if (page.IsTruncated !== true) break
+      keyMarker = page.NextKeyMarker
+      uploadIdMarker = page.NextUploadIdMarker
+    }
+    assert.deepStrictEqual(seen, [upload("a.txt", 0), upload("a.txt", 1), "dir/", "other/", upload("zeta")])
+    assert.deepStrictEqual(pages, [2, 2, 1])
+
+    const afterKey = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, KeyMarker: "a.txt" }))
+    assert.strictEqual(entries(afterKey)[0], upload("dir/one.bin"))
+    const afterId = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, KeyMarker: "a.txt", UploadIdMarker: started.get("a.txt")![0], MaxUploads: 2 }))
+    assert.deepStrictEqual(entries(afterId), [upload("a.txt", 1), upload("dir/one.bin")])
+    assert.isTrue(afterId.IsTruncated)
+    assert.strictEqual(afterId.NextKeyMarker, "dir/one.bin")
+    assert.strictEqual(afterId.NextUploadIdMarker, started.get("dir/one.bin")![0])
+    const idAlone = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, UploadIdMarker: "ignored-without-key-marker" }))
+    assert.strictEqual(entries(idAlone).length, keys.length)
+    const past = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, KeyMarker: "zeta" }))
+    assert.deepStrictEqual(entries(past), [])
+    assert.isFalse(past.IsTruncated)
+    const none = await s3.send(new ListMultipartUploadsCommand({ Bucket: listing, MaxUploads: 0 }))
+    assert.deepStrictEqual(entries(none), [])
+  })
+
+  it("URL-encodes keys and prefixes with encoding-type=url, and refuses bad arguments and other users", async () => {
+    const s3 = drive.client(alice)
+    await s3.send(new CreateBucketCommand({ Bucket: "alice-uploads-enc" }))
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: "alice-uploads-enc", Key: "ü dir/a b.bin" }))
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: "alice-uploads-enc", Key: "plain+key" }))
+    const encoded = await s3.send(new ListMultipartUploadsCommand({ Bucket: "alice-uploads-enc", Delimiter: "/", EncodingType: "url" }))
+    assert.strictEqual(encoded.EncodingType, "url")
+    assert.deepStrictEqual(encoded.Uploads?.map((u) => u.Key), ["plain%2Bkey"])
+    assert.deepStrictEqual(encoded.CommonPrefixes?.map((p) => p.Prefix), ["%C3%BC%20dir/"])
+    const plain = await s3.send(new ListMultipartUploadsCommand({ Bucket: "alice-uploads-enc", Prefix: "ü dir/" }))
+    assert.deepStrictEqual(plain.Uploads?.map((u) => u.Key), ["ü dir/a b.bin"])
+
+    const negative = await failure(s3.send(new ListMultipartUploadsCommand({ Bucket: listing, MaxUploads: -1 })))
+    assert.strictEqual(negative.name, "InvalidArgument")
+    const badEncoding = await failure(s3.send(new ListMultipartUploadsCommand({ Bucket: listing, EncodingType: "base64" as never })))
+    assert.strictEqual(badEncoding.name, "InvalidArgument")
+    const foreign = await failure(drive.client(bob).send(new ListMultipartUploadsCommand({ Bucket: listing })))
+    assert.strictEqual(foreign.name, "AccessDenied")
+  })
+})
+
 describe("presigned URLs", () => {
   it("downloads and uploads with presigned GET and PUT URLs, and refuses them when tampered with", async () => {
     const s3 = drive.client(alice)

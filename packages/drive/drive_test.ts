@@ -32,7 +32,10 @@ import {
   deleteObject,
   deleteBucket,
   BucketRepository,
-  AccessKeyRepository
+  AccessKeyRepository,
+  listMultipartUploads,
+  MultipartUpload,
+  UploadRepository
 } from "./mod.ts"
 
 const person = (subject: string, roles: Array<"admin" | "full" | "visitor"> = ["full"], groups: Array<string> = []) => ({
@@ -199,6 +202,63 @@ describe("use cases", () => {
         yield* resolveAccessKey(credentials.accessKeyId, credentials.sessionToken)
         yield* TestClock.adjust(1_000)
         assert.strictEqual((yield* Effect.flip(resolveAccessKey(credentials.accessKeyId, credentials.sessionToken)))._tag, "ExpiredToken")
+      }))
+
+    it.effect("lists uploads as S3 does across many repository pages: roll-ups counted once, markers resuming exactly", () =>
+      Effect.gen(function*() {
+        const bucket = "alice-many-uploads"
+        yield* createBucket(alice, bucket)
+        const repo = yield* UploadRepository
+        const record = (key: string, uploadId: string) =>
+          repo.insert(new MultipartUpload({ uploadId, bucket: bucket as MultipartUpload["bucket"], key, initiator: alice.principal.key, createdAt: new Date(0) }))
+        const pad = (n: number) => String(n).padStart(4, "0")
+        // 1,100 uploads under "deep/" (one roll-up, skipped in one step), three whose key holds
+        // U+10FFFF right after the delimiter (folded in without the skip), 1,100 flat ones
+        // (more than one repository page), and two of one key (ordered by upload id).
+        for (let i = 0; i < 1100; i++) yield* record(`deep/${pad(i)}`, `d${pad(i)}`)
+        for (const tail of ["a", "b", "c"]) yield* record(`deep/\u{10FFFF}${tail}`, `x${tail}`)
+        for (let i = 0; i < 1100; i++) yield* record(`flat-${pad(i)}`, `f${pad(i)}`)
+        yield* record("top", "t2")
+        yield* record("top", "t1")
+
+        const rolled = yield* listMultipartUploads(alice, { bucket, delimiter: "/", limit: 1000 })
+        assert.deepStrictEqual(rolled.prefixes, ["deep/"])
+        assert.strictEqual(rolled.uploads.length, 999)
+        assert.isTrue(rolled.truncated)
+        assert.strictEqual(rolled.nextKeyMarker, "flat-0998")
+        assert.strictEqual(rolled.nextUploadIdMarker, "f0998")
+        const rest = yield* listMultipartUploads(alice, { bucket, delimiter: "/", keyMarker: rolled.nextKeyMarker, uploadIdMarker: rolled.nextUploadIdMarker, limit: 1000 })
+        assert.deepStrictEqual(rest.uploads.map((u) => u.uploadId), [...Array.from({ length: 101 }, (_, i) => `f${pad(i + 999)}`), "t1", "t2"])
+        assert.deepStrictEqual(rest.prefixes, [])
+        assert.isFalse(rest.truncated)
+
+        const walked: Array<string> = []
+        let marker: { key?: string | undefined; id?: string | undefined } = {}
+        for (let round = 0; round < 1000; round++) {
+          const page = yield* listMultipartUploads(alice, { bucket, delimiter: "/", prefix: "", keyMarker: marker.key, uploadIdMarker: marker.id, limit: 250 })
+          walked.push(...page.prefixes, ...page.uploads.map((u) => u.uploadId))
+          if (!page.truncated) break
+          marker = { key: page.nextKeyMarker, id: page.nextUploadIdMarker }
+        }
+        assert.strictEqual(walked.length, 1 + 1100 + 2)
+        assert.strictEqual(new Set(walked).size, walked.length)
+        assert.strictEqual(walked[0], "deep/")
+
+        const deep = yield* listMultipartUploads(alice, { bucket, prefix: "deep/", limit: 1000 })
+        assert.strictEqual(deep.uploads.length, 1000)
+        assert.isTrue(deep.truncated)
+        const deepRest = yield* listMultipartUploads(alice, { bucket, prefix: "deep/", keyMarker: deep.nextKeyMarker, uploadIdMarker: deep.nextUploadIdMarker, limit: 1000 })
+        assert.deepStrictEqual(deepRest.uploads.map((u) => u.uploadId).slice(-3), ["xa", "xb", "xc"])
+        assert.strictEqual(deepRest.uploads.length, 103)
+        const resumedAtPrefix = yield* listMultipartUploads(alice, { bucket, delimiter: "/", keyMarker: "deep/", limit: 1 })
+        assert.deepStrictEqual(resumedAtPrefix.uploads.map((u) => u.uploadId), ["f0000"])
+        assert.deepStrictEqual(resumedAtPrefix.prefixes, [])
+        const insidePrefix = yield* listMultipartUploads(alice, { bucket, delimiter: "/", keyMarker: "deep/0500", limit: 1 })
+        assert.deepStrictEqual(insidePrefix.prefixes, ["deep/"])
+        assert.strictEqual(insidePrefix.nextKeyMarker, "deep/")
+        assert.isUndefined(insidePrefix.nextUploadIdMarker)
+        const denied = yield* Effect.flip(listMultipartUploads(bob, { bucket, limit: 10 }))
+        assert.strictEqual(denied._tag, "Forbidden")
       }))
 
     it.effect("seals secrets so that another server key, or another key id, cannot open them", () =>

@@ -241,23 +241,78 @@ export const abortMultipartUpload = Effect.fn("Drive.abortMultipartUpload")(func
   yield* (yield* UploadRepository).remove(bucket.name, input.uploadId)
 })
 
-/** The uploads in progress of a bucket, by key then upload id. */
+/** One page of ListMultipartUploads. */
+export interface UploadListing {
+  readonly uploads: ReadonlyArray<MultipartUpload>
+  /** Common prefixes (with a delimiter only), in key order, each ending with the delimiter. */
+  readonly prefixes: ReadonlyArray<string>
+  /** True when more entries follow; then `nextKeyMarker` (and, after an upload, `nextUploadIdMarker`) resume it. */
+  readonly truncated: boolean
+  readonly nextKeyMarker?: string | undefined
+  readonly nextUploadIdMarker?: string | undefined
+}
+
+// The highest code point: every key starting with `p` sorts before `p + past` (short of keys
+// holding U+10FFFF itself, which the roll-up still folds in, only without skipping ahead).
+const past = "\u{10FFFF}"
+
+/**
+ * The uploads in progress of a bucket whose key starts with `prefix`, by key then upload id, as
+ * S3's ListMultipartUploads pages them: with `delimiter`, the uploads of every key holding it
+ * after the prefix are rolled up into one common prefix (the key up to and including its first
+ * delimiter), listed once and counted as one entry against `limit` (0 to 1000). Entries start
+ * strictly after `keyMarker`: after every upload of that key, or, with `uploadIdMarker`, after
+ * the uploads of that key up to that id; a common prefix equal to `keyMarker` (where the previous
+ * page stopped) is not listed again. `uploadIdMarker` without `keyMarker` is ignored.
+ */
 export const listMultipartUploads = Effect.fn("Drive.listMultipartUploads")(function*(
   caller: Caller,
   input: {
     readonly bucket: string
     readonly prefix?: string | undefined
+    readonly delimiter?: string | undefined
     readonly keyMarker?: string | undefined
     readonly uploadIdMarker?: string | undefined
     readonly limit: number
   }
 ) {
   const bucket = yield* bucketFor(caller, input.bucket, "read")
-  if (input.limit === 0) return { uploads: [], truncated: false }
-  return yield* (yield* UploadRepository).list(bucket.name, {
-    prefix: input.prefix,
-    keyMarker: input.keyMarker === "" ? undefined : input.keyMarker,
-    uploadIdMarker: input.uploadIdMarker === "" ? undefined : input.uploadIdMarker,
-    limit: Math.min(input.limit, 1000)
-  })
+  const limit = Math.max(0, Math.min(input.limit, 1000))
+  if (limit === 0) return { uploads: [], prefixes: [], truncated: false } satisfies UploadListing
+  const repo = yield* UploadRepository
+  const prefix = input.prefix ?? ""
+  const delimiter = input.delimiter === "" ? undefined : input.delimiter
+  const keyMarker = input.keyMarker === "" ? undefined : input.keyMarker
+  let position = { key: keyMarker, uploadId: keyMarker === undefined || input.uploadIdMarker === "" ? undefined : input.uploadIdMarker }
+  const uploads: Array<MultipartUpload> = []
+  const prefixes: Array<string> = []
+  let last: { readonly key: string; readonly uploadId?: string | undefined } | undefined
+  let rolled: string | undefined
+  const stopped = (): UploadListing => ({ uploads, prefixes, truncated: true, nextKeyMarker: last?.key, nextUploadIdMarker: last?.uploadId })
+  for (;;) {
+    const page = yield* repo.list(bucket.name, { prefix, keyMarker: position.key, uploadIdMarker: position.uploadId, limit: 1000 })
+    let jumped = false
+    for (const upload of page.uploads) {
+      position = { key: upload.key, uploadId: upload.uploadId }
+      const cut = delimiter === undefined ? -1 : upload.key.indexOf(delimiter, prefix.length)
+      if (cut < 0) {
+        if (uploads.length + prefixes.length === limit) return stopped()
+        uploads.push(upload)
+        last = { key: upload.key, uploadId: upload.uploadId }
+        continue
+      }
+      const common = upload.key.slice(0, cut + delimiter!.length)
+      if (common === rolled) continue
+      rolled = common
+      if (common !== keyMarker) {
+        if (uploads.length + prefixes.length === limit) return stopped()
+        prefixes.push(common)
+        last = { key: common }
+      }
+      position = { key: common + past, uploadId: undefined }
+      jumped = true
+      break
+    }
+    if (!jumped && !page.truncated) return { uploads, prefixes, truncated: false } satisfies UploadListing
+  }
 })
