@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
@@ -178,6 +179,74 @@ describe("multipart", () => {
     assert.strictEqual(afterAbort.name, "NoSuchUpload")
     assert.strictEqual((await failure(s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId })))).name, "NoSuchUpload")
     assert.strictEqual((await failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).name, "NotFound")
+  })
+})
+
+describe("CompleteMultipartUpload repeated", () => {
+  const complete = (s3: ReturnType<TestDrive["client"]>, Key: string, UploadId: string, Parts: Array<{ PartNumber: number; ETag: string }>) =>
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts } }))
+  const uploadTwoParts = async (s3: ReturnType<TestDrive["client"]>, key: string, seed: number) => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: "application/x-retry" }))
+    const first = bytesOf(5 * MiB, seed)
+    const second = bytesOf(1234, seed + 1)
+    const one = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: first }))
+    const two = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 2, Body: second }))
+    return { uploadId: UploadId!, parts: [{ PartNumber: 1, ETag: one.ETag! }, { PartNumber: 2, ETag: two.ETag! }], data: Buffer.concat([first, second]) }
+  }
+
+  it("answers a retry with the same parts with the completed object's result, writing nothing", async () => {
+    const s3 = drive.client(alice)
+    const key = "retry/done.bin"
+    const { uploadId, parts, data } = await uploadTwoParts(s3, key, 41)
+    const done = await complete(s3, key, uploadId, parts)
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+    const again = await complete(s3, key, uploadId, parts)
+    assert.strictEqual(again.$metadata.httpStatusCode, 200)
+    assert.deepStrictEqual([again.ETag, again.Bucket, again.Key, again.Location], [done.ETag, done.Bucket, done.Key, done.Location])
+    const headAgain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+    assert.deepStrictEqual([headAgain.ETag, headAgain.ContentLength, headAgain.LastModified?.getTime()], [head.ETag, data.length, head.LastModified?.getTime()])
+    assert.strictEqual(head.ETag, done.ETag)
+    const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray())
+    assert.isTrue(got.equals(data))
+    const inProgress = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: "retry/" }))
+    assert.deepStrictEqual(inProgress.Uploads ?? [], [])
+
+    const otherParts = await failure(complete(s3, key, uploadId, parts.slice(0, 1)))
+    assert.strictEqual(otherParts.name, "NoSuchUpload")
+    const otherKey = await failure(complete(s3, "retry/elsewhere.bin", uploadId, parts))
+    assert.strictEqual(otherKey.name, "NoSuchUpload")
+    const foreign = await failure(complete(drive.client(bob), key, uploadId, parts))
+    assert.strictEqual(foreign.name, "AccessDenied")
+    for (const command of [
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 3, Body: "late" }),
+      new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+      new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })
+    ]) {
+      assert.strictEqual((await failure(s3.send(command as never))).name, "NoSuchUpload", command.constructor.name)
+    }
+    assert.strictEqual((await complete(s3, key, uploadId, parts)).ETag, done.ETag, "still answered after the refusals")
+  })
+
+  it("answers NoSuchUpload once the object is no longer the one the upload produced", async () => {
+    const s3 = drive.client(alice)
+    const overwritten = await uploadTwoParts(s3, "retry/overwritten.bin", 51)
+    await complete(s3, "retry/overwritten.bin", overwritten.uploadId, overwritten.parts)
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "retry/overwritten.bin", Body: "a newer object" }))
+    const afterOverwrite = await failure(complete(s3, "retry/overwritten.bin", overwritten.uploadId, overwritten.parts))
+    assert.strictEqual(afterOverwrite.name, "NoSuchUpload")
+    assert.strictEqual(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "retry/overwritten.bin" }))).Body!.transformToString(), "a newer object")
+
+    const deleted = await uploadTwoParts(s3, "retry/deleted.bin", 61)
+    await complete(s3, "retry/deleted.bin", deleted.uploadId, deleted.parts)
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "retry/deleted.bin" }))
+    const afterDelete = await failure(complete(s3, "retry/deleted.bin", deleted.uploadId, deleted.parts))
+    assert.strictEqual(afterDelete.name, "NoSuchUpload")
+    assert.strictEqual((await failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "retry/deleted.bin" })))).name, "NotFound")
+
+    const aborted = await uploadTwoParts(s3, "retry/aborted.bin", 71)
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "retry/aborted.bin", UploadId: aborted.uploadId }))
+    const afterAbort = await failure(complete(s3, "retry/aborted.bin", aborted.uploadId, aborted.parts))
+    assert.strictEqual(afterAbort.name, "NoSuchUpload")
   })
 })
 

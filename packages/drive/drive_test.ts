@@ -33,8 +33,13 @@ import {
   deleteBucket,
   BucketRepository,
   AccessKeyRepository,
+  abortMultipartUpload,
+  completeMultipartUpload,
+  completedUploadRetentionMillis,
+  createMultipartUpload,
   listMultipartUploads,
   MultipartUpload,
+  uploadPart,
   UploadRepository
 } from "./mod.ts"
 
@@ -259,6 +264,56 @@ describe("use cases", () => {
         assert.isUndefined(insidePrefix.nextUploadIdMarker)
         const denied = yield* Effect.flip(listMultipartUploads(bob, { bucket, limit: 10 }))
         assert.strictEqual(denied._tag, "Forbidden")
+      }))
+
+    it.effect("answers a repeated completion with the same result until the object changes or the record is forgotten", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.UTC(2026, 11, 7, 9))
+        const bucket = "alice-retries"
+        yield* createBucket(alice, bucket)
+        const uploadOne = (key: string, text: string) =>
+          Effect.gen(function*() {
+            const { uploadId } = yield* createMultipartUpload(alice, { bucket, key })
+            const part = yield* uploadPart(alice, { bucket, key, uploadId, partNumber: 1, body: body(text), contentLength: text.length })
+            return { uploadId, parts: [{ partNumber: 1, etag: `"${part.etag}"` }] }
+          })
+        const { uploadId, parts } = yield* uploadOne("report.txt", "final")
+        const first = yield* completeMultipartUpload(alice, { bucket, key: "report.txt", uploadId, parts })
+        const usage = (yield* (yield* BucketRepository).get(bucket))!.usage
+        const again = yield* completeMultipartUpload(alice, { bucket, key: "report.txt", uploadId, parts: parts.map((p) => ({ ...p, etag: p.etag.slice(1, -1) })) })
+        assert.deepStrictEqual(again, first)
+        assert.deepStrictEqual((yield* (yield* BucketRepository).get(bucket))!.usage, usage)
+        const otherParts = yield* Effect.flip(completeMultipartUpload(alice, { bucket, key: "report.txt", uploadId, parts: [{ partNumber: 2, etag: parts[0]!.etag }] }))
+        assert.strictEqual(otherParts._tag, "NoSuchUpload")
+        const otherKey = yield* Effect.flip(completeMultipartUpload(alice, { bucket, key: "other.txt", uploadId, parts }))
+        assert.strictEqual(otherKey._tag, "NoSuchUpload")
+        const notAllowed = yield* Effect.flip(completeMultipartUpload(bob, { bucket, key: "report.txt", uploadId, parts }))
+        assert.strictEqual(notAllowed._tag, "Forbidden")
+        assert.strictEqual((yield* Effect.flip(abortMultipartUpload(alice, { bucket, key: "report.txt", uploadId })))._tag, "NoSuchUpload")
+
+        yield* TestClock.adjust(completedUploadRetentionMillis)
+        assert.deepStrictEqual(yield* completeMultipartUpload(alice, { bucket, key: "report.txt", uploadId, parts }), first)
+        yield* TestClock.adjust(1)
+        const forgotten = yield* Effect.flip(completeMultipartUpload(alice, { bucket, key: "report.txt", uploadId, parts }))
+        assert.strictEqual(forgotten._tag, "NoSuchUpload")
+
+        const later = yield* uploadOne("later.txt", "later")
+        yield* completeMultipartUpload(alice, { bucket, key: "later.txt", ...later })
+        assert.isUndefined(yield* (yield* UploadRepository).getCompleted(bucket, uploadId), "forgotten at the next completion")
+        yield* put(alice, bucket, "later.txt", "overwritten")
+        const overwritten = yield* Effect.flip(completeMultipartUpload(alice, { bucket, key: "later.txt", ...later }))
+        assert.strictEqual(overwritten._tag, "NoSuchUpload")
+        assert.strictEqual(yield* read(alice, bucket, "later.txt"), "overwritten")
+
+        const deleted = yield* uploadOne("deleted.txt", "gone soon")
+        yield* completeMultipartUpload(alice, { bucket, key: "deleted.txt", ...deleted })
+        yield* deleteObject(alice, { bucket, key: "deleted.txt" })
+        assert.strictEqual((yield* Effect.flip(completeMultipartUpload(alice, { bucket, key: "deleted.txt", ...deleted })))._tag, "NoSuchUpload")
+        assert.strictEqual((yield* Effect.flip(read(alice, bucket, "deleted.txt")))._tag, "NoSuchKey")
+
+        const aborted = yield* uploadOne("aborted.txt", "never")
+        yield* abortMultipartUpload(alice, { bucket, key: "aborted.txt", uploadId: aborted.uploadId })
+        assert.strictEqual((yield* Effect.flip(completeMultipartUpload(alice, { bucket, key: "aborted.txt", ...aborted })))._tag, "NoSuchUpload")
       }))
 
     it.effect("seals secrets so that another server key, or another key id, cannot open them", () =>

@@ -7,7 +7,7 @@ import { AlreadyExists, NotFound } from "@aquifer/core"
 import { compareKeys } from "@aquifer/blob"
 import { Effect, Layer } from "effect"
 import { QuotaExceeded } from "./errors.ts"
-import { type AccessKey, Bucket, type MultipartUpload, Usage } from "./model.ts"
+import { type AccessKey, Bucket, CompletedUpload, type MultipartUpload, Usage } from "./model.ts"
 import { AccessKeyRepository, BucketRepository, UploadRepository } from "./repositories.ts"
 
 const byName = (a: Bucket, b: Bucket) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
@@ -110,18 +110,46 @@ const uploadOrder = (a: MultipartUpload, b: MultipartUpload) =>
 
 export const layerUploadsMemory: Layer.Layer<UploadRepository> = Layer.sync(UploadRepository, () => {
   const uploads = new Map<string, MultipartUpload>()
+  const completed = new Map<string, CompletedUpload>()
   const id = (bucket: string, uploadId: string) => `${bucket}\u0000${uploadId}`
   return UploadRepository.of({
     insert: (upload) =>
       Effect.suspend(() => {
-        if (uploads.has(id(upload.bucket, upload.uploadId))) {
+        const at = id(upload.bucket, upload.uploadId)
+        if (uploads.has(at) || completed.has(at)) {
           return Effect.fail(new AlreadyExists({ resource: "upload", id: upload.uploadId }))
         }
-        uploads.set(id(upload.bucket, upload.uploadId), upload)
+        uploads.set(at, upload)
         return Effect.void
       }),
     get: (bucket, uploadId) => Effect.sync(() => uploads.get(id(bucket, uploadId))),
-    remove: (bucket, uploadId) => Effect.sync(() => uploads.delete(id(bucket, uploadId))),
+    remove: (bucket, uploadId) =>
+      Effect.sync(() => {
+        const at = id(bucket, uploadId)
+        const known = uploads.delete(at)
+        return completed.delete(at) || known
+      }),
+    markCompleted: (bucket, uploadId, completion) =>
+      Effect.sync(() => {
+        const at = id(bucket, uploadId)
+        const upload = uploads.get(at)
+        if (upload === undefined) return false
+        uploads.delete(at)
+        completed.set(at, new CompletedUpload({ ...upload, ...completion }))
+        return true
+      }),
+    getCompleted: (bucket, uploadId) => Effect.sync(() => completed.get(id(bucket, uploadId))),
+    forgetCompleted: (before) =>
+      Effect.sync(() => {
+        let count = 0
+        for (const [at, upload] of completed) {
+          if (upload.completedAt.getTime() < before.getTime()) {
+            completed.delete(at)
+            count++
+          }
+        }
+        return count
+      }),
     list: (bucket, options) =>
       Effect.sync(() => {
         const prefix = options.prefix ?? ""
@@ -141,6 +169,9 @@ export const layerUploadsMemory: Layer.Layer<UploadRepository> = Layer.sync(Uplo
       Effect.sync(() => {
         const removed = [...uploads.values()].filter((u) => u.bucket === bucket)
         for (const upload of removed) uploads.delete(id(upload.bucket, upload.uploadId))
+        for (const upload of completed.values()) {
+          if (upload.bucket === bucket) completed.delete(id(upload.bucket, upload.uploadId))
+        }
         return removed
       })
   })

@@ -1,6 +1,6 @@
 /**
- * The Drive's records: buckets (with members, quota and usage), long-lived access keys and
- * multipart uploads in progress. Objects themselves are not records: they live in the
+ * The Drive's records: buckets (with members, quota and usage), long-lived access keys,
+ * multipart uploads in progress and, for a short while, the uploads completed. Objects themselves are not records: they live in the
  * `BlobStore` (see `layout.ts`).
  *
  * A bucket is owned by one principal (by key: issuer + subject). Its members are users (by
@@ -91,4 +91,22 @@ export class MultipartUpload extends Schema.Class<MultipartUpload>("MultipartUpl
   /** The initiator's principal key. */
   initiator: Schema.String,
   createdAt: Schema.Date
+}) {}
+
+/**
+ * A multipart upload completed not long ago (see `completedUploadRetentionMillis`), kept so that
+ * a retried CompleteMultipartUpload can be answered with the object it produced.
+ */
+export class CompletedUpload extends Schema.Class<CompletedUpload>("CompletedUpload")({
+  uploadId: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1024)),
+  bucket: BucketName,
+  key: Schema.String,
+  initiator: Schema.String,
+  createdAt: Schema.Date,
+  completedAt: Schema.Date,
+  /** The BlobStore's ETag of the object the upload produced. */
+  etag: Schema.String,
+  size: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  /** SHA-256 (hex) of the completed part list, so only the same request is answered again. */
+  partsDigest: Schema.String
 }) {}

@@ -6,9 +6,13 @@
  *
  * Quota: a part is refused when it alone would take the bucket over its byte quota; completion
  * reserves the assembled size (less the object it replaces) against the quota.
+ *
+ * A completed upload is remembered for `completedUploadRetentionMillis`, so that a retried
+ * CompleteMultipartUpload (a client that lost the first answer) gets the same result, as S3
+ * gives it, instead of `NoSuchUpload`.
  * @module
  */
-import { InvalidInput, now } from "@aquifer/core"
+import { InvalidInput, now, nowMillis } from "@aquifer/core"
 import {
   type BlobBody,
   type BlobNotFound,
@@ -16,7 +20,8 @@ import {
   type ByteRange,
   maxPartNumber,
   type PartInfo,
-  PreconditionFailed
+  PreconditionFailed,
+  unquoteEtag
 } from "@aquifer/blob"
 import type { Caller } from "@aquifer/identity"
 import { Effect } from "effect"
@@ -172,11 +177,51 @@ export const listParts = Effect.fn("Drive.listParts")(function*(
   return { parts, truncated, upload }
 })
 
+/** How long a completed upload is remembered for a retried completion: one hour. */
+export const completedUploadRetentionMillis = 60 * 60 * 1000
+
+type PartList = ReadonlyArray<{ readonly partNumber: number; readonly etag: string }>
+
+/** SHA-256 (hex) of a part list, ETags unquoted, so a retry is matched with the request it repeats. */
+const digestOf = (parts: PartList): Effect.Effect<string> =>
+  Effect.promise(async () => {
+    const text = parts.map((part) => `${part.partNumber}:${unquoteEtag(part.etag)}`).join("\n")
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
+    return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")
+  })
+
+/**
+ * A completion of an upload no longer in progress: the recorded result when the upload was
+ * completed with this very part list and its object is still the one it produced (same ETag);
+ * `NoSuchUpload` otherwise (never started, aborted, forgotten, completed with other parts, or
+ * its object since overwritten or deleted).
+ */
+const completedAgain = (bucket: Bucket, blobKey: string, input: { readonly key: string; readonly uploadId: string }, digest: string) =>
+  Effect.gen(function*() {
+    const completed = yield* (yield* UploadRepository).getCompleted(bucket.name, input.uploadId)
+    const fresh = completed !== undefined && (yield* nowMillis) - completed.completedAt.getTime() <= completedUploadRetentionMillis
+    if (!fresh || completed.key !== input.key || completed.partsDigest !== digest) {
+      return yield* new NoSuchUpload({ uploadId: input.uploadId })
+    }
+    const current = yield* (yield* BlobStore).head(blobKey).pipe(
+      Effect.map((info): string | undefined => info.etag),
+      Effect.catchTag("BlobNotFound", () => Effect.succeed(undefined))
+    )
+    if (current !== completed.etag) return yield* new NoSuchUpload({ uploadId: input.uploadId })
+    return { etag: completed.etag, size: completed.size, bucket: bucket.name, key: input.key }
+  })
+
 /**
  * Assembles the listed parts into the object, atomically. `InvalidInput` for an empty list;
  * the BlobStore's `PreconditionFailed` for a part that is missing or has another ETag
  * (`invalid-part`), parts out of order (`invalid-part-order`) or a part other than the last
  * smaller than 5 MiB (`part-too-small`).
+ *
+ * Repeated after it succeeded (same bucket, key, upload id and part list, within
+ * `completedUploadRetentionMillis`), it answers the same result again without writing anything,
+ * as long as the object is still the one the upload produced; otherwise, and after an abort,
+ * `NoSuchUpload`. The conditions (`ifNoneMatch`, `ifMatch`) are not evaluated again on a repeat:
+ * they held for the write being repeated.
  */
 export const completeMultipartUpload = Effect.fn("Drive.completeMultipartUpload")(function*(
   caller: Caller,
@@ -184,14 +229,17 @@ export const completeMultipartUpload = Effect.fn("Drive.completeMultipartUpload"
     readonly bucket: string
     readonly key: string
     readonly uploadId: string
-    readonly parts: ReadonlyArray<{ readonly partNumber: number; readonly etag: string }>
+    readonly parts: PartList
     readonly ifNoneMatch?: "*" | undefined
     readonly ifMatch?: string | undefined
   }
 ) {
   const bucket = yield* bucketFor(caller, input.bucket, "write")
   const blobKey = yield* blobKeyOf(bucket, input.key)
-  yield* uploadOf(bucket, input.key, input.uploadId)
+  const uploads = yield* UploadRepository
+  const digest = yield* digestOf(input.parts)
+  const upload = yield* uploads.get(bucket.name, input.uploadId)
+  if (upload === undefined || upload.key !== input.key) return yield* completedAgain(bucket, blobKey, input, digest)
   if (input.parts.length === 0) {
     return yield* new InvalidInput({ message: "you must specify at least one part", field: "parts" })
   }
@@ -221,8 +269,13 @@ export const completeMultipartUpload = Effect.fn("Drive.completeMultipartUpload"
       Effect.catchTag("BlobNotFound", (error): Effect.Effect<never, NoSuchKey | NoSuchUpload> =>
         error.uploadId === undefined ? Effect.fail(new NoSuchKey({ key: input.key })) : Effect.fail(new NoSuchUpload({ uploadId: input.uploadId })))
     )
+  ).pipe(
+    // A twin request that completed the upload first: answer as its repeat.
+    Effect.catchTag("NoSuchUpload", () => completedAgain(bucket, blobKey, input, digest))
   )
-  yield* (yield* UploadRepository).remove(bucket.name, input.uploadId)
+  const completedAt = yield* now
+  yield* uploads.markCompleted(bucket.name, input.uploadId, { completedAt, etag: written.etag, size: written.size, partsDigest: digest })
+  yield* uploads.forgetCompleted(new Date((yield* nowMillis) - completedUploadRetentionMillis))
   return { etag: written.etag, size: written.size, bucket: bucket.name, key: input.key }
 })
 

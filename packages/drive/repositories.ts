@@ -12,7 +12,7 @@
 import { type AlreadyExists, type NotFound, type Unavailable } from "@aquifer/core"
 import { Context, type Effect } from "effect"
 import type { QuotaExceeded } from "./errors.ts"
-import type { AccessKey, Bucket, Member, MultipartUpload, Quota, Usage } from "./model.ts"
+import type { AccessKey, Bucket, CompletedUpload, Member, MultipartUpload, Quota, Usage } from "./model.ts"
 
 /** A change of a bucket's usage; negative values release. */
 export interface UsageDelta {
@@ -73,18 +73,39 @@ export interface UploadsPage {
   readonly truncated: boolean
 }
 
-/** Multipart uploads in progress, so they can be listed and found per bucket. */
+/** What completing an upload produced, recorded by `UploadRepository.markCompleted`. */
+export interface UploadCompletion {
+  readonly completedAt: Date
+  readonly etag: string
+  readonly size: number
+  readonly partsDigest: string
+}
+
+/**
+ * Multipart uploads in progress, so they can be listed and found per bucket, and the uploads
+ * completed recently (until `forgetCompleted`), so a retried completion can be recognised. A
+ * completed upload is never "in progress": `get` and `list` do not return it.
+ */
 export class UploadRepository extends Context.Service<UploadRepository, {
   /** Records an upload started in the BlobStore; `AlreadyExists` when the id is known. */
   insert(upload: MultipartUpload): Effect.Effect<void, AlreadyExists | Unavailable>
   /** The upload of that id in that bucket, if it is still in progress. */
   get(bucket: string, uploadId: string): Effect.Effect<MultipartUpload | undefined, Unavailable>
-  /** Forgets an upload (completed or aborted); true when it was known. */
+  /** Forgets an upload, in progress or completed (after an abort); true when it was known. */
   remove(bucket: string, uploadId: string): Effect.Effect<boolean, Unavailable>
   /**
-   * Uploads of `bucket` whose key starts with `prefix`, ordered by key then upload id, starting
-   * strictly after (`keyMarker`, `uploadIdMarker`) — or after every upload of `keyMarker` when
-   * `uploadIdMarker` is absent — at most `limit` (1 to 1000).
+   * Turns an upload in progress into a completed one with what it produced; false (and no
+   * change) when it is not in progress.
+   */
+  markCompleted(bucket: string, uploadId: string, completion: UploadCompletion): Effect.Effect<boolean, Unavailable>
+  /** The completed upload of that id in that bucket, until it is forgotten. */
+  getCompleted(bucket: string, uploadId: string): Effect.Effect<CompletedUpload | undefined, Unavailable>
+  /** Forgets every completed upload (of any bucket) completed before `before`; returns how many. */
+  forgetCompleted(before: Date): Effect.Effect<number, Unavailable>
+  /**
+   * Uploads in progress of `bucket` whose key starts with `prefix`, ordered by key then upload
+   * id, starting strictly after (`keyMarker`, `uploadIdMarker`) — or after every upload of
+   * `keyMarker` when `uploadIdMarker` is absent — at most `limit` (1 to 1000).
    */
   list(bucket: string, options: {
     readonly prefix?: string | undefined
@@ -92,6 +113,9 @@ export class UploadRepository extends Context.Service<UploadRepository, {
     readonly uploadIdMarker?: string | undefined
     readonly limit: number
   }): Effect.Effect<UploadsPage, Unavailable>
-  /** Forgets every upload of the bucket and returns them (so their parts can be discarded). */
+  /**
+   * Forgets every upload of the bucket, completed ones too, and returns those that were in
+   * progress (so their parts can be discarded).
+   */
   removeBucket(bucket: string): Effect.Effect<ReadonlyArray<MultipartUpload>, Unavailable>
 }>()("@aquifer/drive/UploadRepository") {}

@@ -13,7 +13,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Principal } from "@aquifer/core"
 import { Effect, Layer } from "effect"
-import { AccessKey, Bucket, Member, MultipartUpload, Quota, Usage } from "./model.ts"
+import { AccessKey, Bucket, CompletedUpload, Member, MultipartUpload, Quota, Usage } from "./model.ts"
 import { AccessKeyRepository, BucketRepository, UploadRepository } from "./repositories.ts"
 
 const suffix = () => crypto.randomUUID().replaceAll("-", "").slice(0, 10)
@@ -220,6 +220,46 @@ export const suite = <E>(
           assert.deepStrictEqual(removed.map((u) => u.uploadId).sort(), ["u1", "u3", "u4", "u5", "u6"])
           assert.deepStrictEqual(ids(yield* repo.list(bucket, { limit: 10 })), [])
           assert.deepStrictEqual(ids(yield* repo.list(other, { limit: 10 })), ["u1"])
+        }))
+
+      it.effect("marks uploads completed: no longer in progress, found as completed until forgotten", () =>
+        Effect.gen(function*() {
+          const repo = yield* UploadRepository
+          const bucket = `c-${suffix()}` as MultipartUpload["bucket"]
+          const created = new Date(Date.UTC(2026, 5, 1))
+          const upload = (key: string, uploadId: string) =>
+            new MultipartUpload({ uploadId, bucket, key, initiator: "https://issuer.test#x", createdAt: created })
+          const [first, second, third] = [upload("big/one.bin", "c1"), upload("big/two.bin", "c2"), upload("big/three.bin", "c3")]
+          for (const u of [first!, second!, third!]) yield* repo.insert(u)
+          // Far in the past, so no other suite's records are older when this one forgets.
+          const early = new Date(Date.UTC(1990, 0, 1, 12))
+          const later = new Date(Date.UTC(1990, 0, 1, 13))
+          const fiveGiB = 5 * 1024 ** 3
+          const completion = { completedAt: early, etag: "etag-1", size: fiveGiB, partsDigest: "digest-1" }
+          assert.isTrue(yield* repo.markCompleted(bucket, "c1", completion))
+          assert.isFalse(yield* repo.markCompleted(bucket, "c1", { ...completion, etag: "again" }))
+          assert.isFalse(yield* repo.markCompleted(bucket, "absent", completion))
+          assert.isTrue(yield* repo.markCompleted(bucket, "c2", { ...completion, completedAt: later, etag: "etag-2", size: 0 }))
+          assert.isUndefined(yield* repo.get(bucket, "c1"))
+          assert.deepStrictEqual(yield* repo.getCompleted(bucket, "c1"), new CompletedUpload({ ...first!, ...completion }))
+          assert.isUndefined(yield* repo.getCompleted(bucket, "c3"))
+          assert.isUndefined(yield* repo.getCompleted(`x-${suffix()}`, "c1"))
+          assert.deepStrictEqual((yield* repo.list(bucket, { limit: 10 })).uploads.map((u) => u.uploadId), ["c3"])
+          const duplicate = yield* Effect.flip(repo.insert(first!))
+          assert.strictEqual(duplicate._tag, "AlreadyExists")
+
+          assert.isAtLeast(yield* repo.forgetCompleted(new Date(early.getTime() + 1)), 1)
+          assert.isUndefined(yield* repo.getCompleted(bucket, "c1"))
+          assert.strictEqual((yield* repo.getCompleted(bucket, "c2"))?.etag, "etag-2")
+          assert.isDefined(yield* repo.get(bucket, "c3"))
+          assert.isTrue(yield* repo.remove(bucket, "c2"))
+          assert.isUndefined(yield* repo.getCompleted(bucket, "c2"))
+
+          yield* repo.insert(upload("big/four.bin", "c4"))
+          assert.isTrue(yield* repo.markCompleted(bucket, "c4", { ...completion, completedAt: new Date() }))
+          const removed = yield* repo.removeBucket(bucket)
+          assert.deepStrictEqual(removed.map((u) => u.uploadId), ["c3"])
+          assert.isUndefined(yield* repo.getCompleted(bucket, "c4"))
         }))
     })
   })
