@@ -24,7 +24,11 @@ const fromRow = (row: Row) =>
     sealedSecret: row.sealed_secret
   })
 
-/** The Drive's long-lived access keys in the metadata database (table `drive_access_keys`, migration 0400). */
+/**
+ * The Drive's long-lived access keys (table `drive_access_keys`, migration 0400) and the
+ * revocation times of temporary credentials (table `drive_session_revocations`, migration 0402)
+ * in the metadata database.
+ */
 export const layerDriveAccessKeys: Layer.Layer<AccessKeyRepository, never, Database> = Layer.effect(
   AccessKeyRepository,
   Effect.gen(function*() {
@@ -52,7 +56,19 @@ export const layerDriveAccessKeys: Layer.Layer<AccessKeyRepository, never, Datab
       remove: (id) =>
         orDieSql(db.use((sql) => sql`delete from drive_access_keys where id = ${id} returning id`)).pipe(
           Effect.map((rows) => rows.length > 0)
-        )
+        ),
+      revokeSessions: (principal, notBefore) =>
+        orDieSql(db.use((sql) =>
+          sql<Array<{ not_before: Date }>>`insert into drive_session_revocations (principal_key, not_before)
+            values (${principal}, ${notBefore})
+            on conflict (principal_key) do update
+              set not_before = greatest(drive_session_revocations.not_before, excluded.not_before)
+            returning not_before`
+        )).pipe(Effect.map((rows) => rows[0]!.not_before)),
+      sessionsNotBefore: (principal) =>
+        orDieSql(db.use((sql) =>
+          sql<Array<{ not_before: Date }>>`select not_before from drive_session_revocations where principal_key = ${principal}`
+        )).pipe(Effect.map((rows) => rows[0]?.not_before))
     })
   })
 )

@@ -1,6 +1,6 @@
 // The web UI's JSON API over the same use cases as the S3 surface: buckets (list, create,
-// delete, share, quota), objects (list, upload, download, delete) and access keys. Errors are
-// RFC 9457 problems from one table.
+// delete, share, quota), objects (list, upload, download, delete), access keys, and revoking the
+// caller's temporary credentials. Errors are RFC 9457 problems from one table.
 import {
   coreProblems,
   type Problem,
@@ -23,7 +23,9 @@ import {
   putObject,
   Quota,
   revokeAccessKey,
+  revokeTemporaryCredentials,
   setMembers,
+  temporaryCredentialsNotBefore,
   setQuota,
   WebIdentityVerifier
 } from "@aquifer/drive"
@@ -235,6 +237,14 @@ export const makeJsonApi = (options: JsonApiOptions): Hono => {
   app.delete("/access-keys/:id", handle(async (caller, c) => {
     await run(revokeAccessKey(caller, c.req.param("id")!))
     return new Response(null, { status: 204 })
+  }))
+  app.get("/temporary-credentials", handle(async (caller) => {
+    const notBefore = await run(temporaryCredentialsNotBefore(caller))
+    return Response.json({ revokedBefore: notBefore?.toISOString() ?? null }, { headers: { "cache-control": "no-store" } })
+  }))
+  app.delete("/temporary-credentials", handle(async (caller) => {
+    const notBefore = await run(revokeTemporaryCredentials(caller))
+    return Response.json({ revokedBefore: notBefore.toISOString() }, { headers: { "cache-control": "no-store" } })
   }))
   return app
 }

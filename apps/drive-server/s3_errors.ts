@@ -50,7 +50,9 @@ export const s3ErrorOf = (error: Tagged): S3Error => {
     case "ExpiredToken":
       return new S3Error("ExpiredToken", 400, "The provided token has expired.")
     case "InvalidToken":
-      return new S3Error("InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
+      return error.revoked === true
+        ? new S3Error("InvalidToken", 400, "The provided token has been revoked.")
+        : new S3Error("InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
     case "Forbidden":
     case "Unauthenticated":
       return new S3Error("AccessDenied", 403, "Access Denied")

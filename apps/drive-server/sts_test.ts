@@ -1,7 +1,7 @@
 // STS AssumeRoleWithWebIdentity from a real sign-in: the embedded issuer (oidc-provider) on a
-// real HTTP server, a user signing in through its sign-in page (code + PKCE, driven by the OIDC
+// real HTTP server, users signing in through its sign-in page (code + PKCE, driven by the OIDC
 // adapter), the access token exchanged on the Drive by @aws-sdk/client-sts and by boto3, and the
-// temporary credentials used until they expire.
+// temporary credentials used until they expire or their user revokes them.
 import { execFile } from "node:child_process"
 import { createServer, type Server } from "node:http"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -10,6 +10,7 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import { GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3ServiceException } from "@aws-sdk/client-s3"
 import { AssumeRoleWithWebIdentityCommand, STSClient, STSServiceException } from "@aws-sdk/client-sts"
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { defaultDriveSettings, layerWebIdentityFromIdentity } from "@aquifer/drive"
 import { Identity, layerIssuerStateMemory, layerLocalAccountsMemory } from "@aquifer/identity"
 import { createAccount, make as makeIssuer, setPassword } from "@aquifer/identity-issuer"
@@ -42,6 +43,8 @@ beforeAll(async () => {
   await Effect.runPromise(Effect.gen(function*() {
     const { account } = yield* createAccount({ username: "dana", name: "Dana Scully", email: "dana@example.test", roles: ["full"], groups: ["science"] })
     yield* setPassword(account.subject, Redacted.make(password))
+    const fox = yield* createAccount({ username: "fox", name: "Fox Mulder", email: "fox@example.test", roles: ["full"], groups: [] })
+    yield* setPassword(fox.account.subject, Redacted.make(password))
   }).pipe(Effect.provide(stores)))
   const oidc = oidcLayer({
     issuer: issuer.issuer,
@@ -70,13 +73,13 @@ afterAll(async () => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true })
 })
 
-/** Signs in as `dana` through the issuer's own page; returns her OIDC access token. */
-const signIn = async (): Promise<string> => {
+/** Signs in as `username` (dana by default) through the issuer's own page; returns the OIDC access token. */
+const signIn = async (username = "dana"): Promise<string> => {
   const redirectUri = `${origin}/auth/callback`
   const challenge = await identity.runPromise(Effect.gen(function*() {
     return yield* (yield* Identity).beginSignIn({ redirectUri })
   }))
-  const callbackUrl = await new Browser().drive(challenge.url, redirectUri, (fields) => fields.includes("username") ? { username: "dana", password } : undefined)
+  const callbackUrl = await new Browser().drive(challenge.url, redirectUri, (fields) => fields.includes("username") ? { username, password } : undefined)
   const tokens = await identity.runPromise(Effect.gen(function*() {
     return yield* (yield* Identity).finishSignIn({
       callbackUrl,
@@ -88,6 +91,23 @@ const signIn = async (): Promise<string> => {
 }
 
 const sts = () => new STSClient({ endpoint: drive.url, region: "us-east-1", maxAttempts: 1 })
+
+/** Temporary credentials for an access token, through @aws-sdk/client-sts. */
+const assume = async (token: string, DurationSeconds = 900) => {
+  const client = sts()
+  const assumed = await client.send(new AssumeRoleWithWebIdentityCommand({
+    RoleArn: "arn:aws:iam::aquifer:role/drive",
+    RoleSessionName: "revocation-test",
+    WebIdentityToken: token,
+    DurationSeconds
+  }))
+  client.destroy()
+  const c = assumed.Credentials!
+  return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }
+}
+
+/** The S3 error name of a request, or "ok". */
+const outcome = (promise: Promise<unknown>) => promise.then(() => "ok", (error: S3ServiceException) => error.name)
 
 describe("STS AssumeRoleWithWebIdentity", () => {
   it("exchanges a signed-in user's access token with @aws-sdk/client-sts, and the credentials work until they expire", async () => {
@@ -161,6 +181,60 @@ describe("STS AssumeRoleWithWebIdentity", () => {
     assert.isTrue(result.big_equal)
     assert.strictEqual(result.left, 0)
     assert.include(result.buckets as Array<string>, (result.buckets as Array<string>).find((b) => b.startsWith("dana-")))
+  })
+
+  it("revokes a user's temporary credentials before they expire; fresh ones, long-lived keys and other users' keep working", async () => {
+    const [danaToken, foxToken] = [await signIn("dana"), await signIn("fox")]
+    const api = (method: string, token: string, path = "temporary-credentials", body?: string) =>
+      fetch(`${drive.url}/_drive/api/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body
+      })
+    const danaOld = drive.client(await assume(danaToken))
+    const danaOlder = drive.client(await assume(danaToken))
+    const foxCreds = drive.client(await assume(foxToken))
+    const created = await api("POST", danaToken, "access-keys", JSON.stringify({ description: "stays" }))
+    assert.strictEqual(created.status, 201)
+    const key = (await created.json()) as { id: string; secretAccessKey: string }
+    const danaKey = drive.client({ accessKeyId: key.id, secretAccessKey: key.secretAccessKey })
+    const home = (await danaOld.send(new ListBucketsCommand({}))).Buckets![0]!.Name!
+    await danaOld.send(new PutObjectCommand({ Bucket: home, Key: "before-revocation.txt", Body: "still here" }))
+    const presigned = await getSignedUrl(danaOld, new GetObjectCommand({ Bucket: home, Key: "before-revocation.txt" }), { expiresIn: 600 })
+    assert.strictEqual((await fetch(presigned)).status, 200)
+    const before = (await (await api("GET", danaToken)).json()) as { revokedBefore: string | null }
+    assert.isNull(before.revokedBefore)
+
+    const revoked = await api("DELETE", danaToken)
+    assert.strictEqual(revoked.status, 200)
+    const { revokedBefore } = (await revoked.json()) as { revokedBefore: string }
+    assert.isAtMost(Date.parse(revokedBefore), Date.now())
+    assert.deepStrictEqual(await (await api("GET", danaToken)).json(), { revokedBefore })
+
+    for (const client of [danaOld, danaOlder]) {
+      assert.strictEqual(await outcome(client.send(new ListBucketsCommand({}))), "InvalidToken")
+      assert.strictEqual(await outcome(client.send(new GetObjectCommand({ Bucket: home, Key: "before-revocation.txt" }))), "InvalidToken")
+      assert.strictEqual(await outcome(client.send(new PutObjectCommand({ Bucket: home, Key: "after.txt", Body: "refused" }))), "InvalidToken")
+    }
+    const refusedUrl = await fetch(presigned)
+    assert.strictEqual(refusedUrl.status, 400)
+    const refusal = await refusedUrl.text()
+    assert.include(refusal, "<Code>InvalidToken</Code>")
+    assert.include(refusal, "revoked")
+
+    const danaFresh = drive.client(await assume(danaToken))
+    assert.strictEqual(await (await danaFresh.send(new GetObjectCommand({ Bucket: home, Key: "before-revocation.txt" }))).Body!.transformToString(), "still here")
+    assert.strictEqual(await outcome(danaFresh.send(new PutObjectCommand({ Bucket: home, Key: "after.txt", Body: "fresh" }))), "ok")
+    assert.strictEqual(await outcome(danaKey.send(new ListBucketsCommand({}))), "ok")
+    assert.strictEqual(await outcome(foxCreds.send(new ListBucketsCommand({}))), "ok")
+    assert.strictEqual(await outcome(danaOld.send(new ListBucketsCommand({}))), "InvalidToken", "revoked stays revoked")
+    const foxState = (await (await api("GET", foxToken)).json()) as { revokedBefore: string | null }
+    assert.isNull(foxState.revokedBefore)
+
+    const anonymous = await fetch(`${drive.url}/_drive/api/temporary-credentials`, { method: "DELETE" })
+    assert.strictEqual(anonymous.status, 401)
+    await anonymous.body?.cancel()
+    assert.strictEqual(await outcome(foxCreds.send(new ListBucketsCommand({}))), "ok")
   })
 
   it("serves the JSON API of its own service to the same access tokens, and to nothing else", async () => {

@@ -5,12 +5,13 @@
  * - **Long-lived secret access keys** are sealed with AES-256-GCM (the key id as additional
  *   data) before they reach the metadata store. A leaked database alone does not reveal them;
  *   SigV4 needs the plain secret to verify a signature, so it cannot be a one-way hash.
- * - **Temporary credentials** (STS) need no storage at all. The session token is the
- *   AES-256-GCM encryption of its claims (access key id, principal, expiry); the secret access
+ * - **Temporary credentials** (STS) are not stored. The session token is the AES-256-GCM
+ *   encryption of its claims (access key id, principal, issue time, expiry); the secret access
  *   key is an HMAC-SHA256 of the session token. A request carrying both is verified by opening
- *   the token, checking the id and expiry, and recomputing the secret. The price: a temporary
- *   credential cannot be revoked before it expires (at most `maxDurationSeconds`), except by
- *   rotating the server key, which revokes them all.
+ *   the token, checking the id and expiry, and recomputing the secret. Revoking them before
+ *   they expire takes one record per principal, not per credential: the time before which its
+ *   tokens no longer count (`AccessKeyRepository.sessionsNotBefore`, checked by
+ *   `resolveAccessKey`). Rotating the server key still revokes every one of them.
  * - **Opaque tokens** handed to clients (list continuation tokens) are MACed with HMAC-SHA256,
  *   so a forged token is recognised rather than obeyed.
  *
@@ -49,6 +50,8 @@ export interface Session {
   readonly accessKeyId: string
   readonly principal: Principal
   readonly secretAccessKey: string
+  /** When it was minted; the epoch for tokens minted before issue times were recorded. */
+  readonly issuedAt: Date
   readonly expiresAt: Date
 }
 
@@ -78,6 +81,8 @@ const encoder = new TextEncoder()
 const Claims = Schema.Struct({
   v: Schema.Literal(1),
   id: Schema.String,
+  /** Issue time (epoch milliseconds); absent in tokens minted before it was recorded. */
+  iat: Schema.optional(Schema.Number),
   exp: Schema.Number,
   iss: Schema.String,
   sub: Schema.String,
@@ -95,8 +100,8 @@ export class DriveCredentials extends Context.Service<DriveCredentials, {
   seal(accessKeyId: string, secret: string): Effect.Effect<string>
   /** Decrypts a sealed secret; `InvalidToken` when it was tampered with or sealed under another key. */
   unseal(accessKeyId: string, sealed: string): Effect.Effect<string, InvalidToken>
-  /** Mints temporary credentials acting as `principal` until `expiresAt`. */
-  issueSession(principal: Principal, expiresAt: Date): Effect.Effect<TemporaryCredentials>
+  /** Mints temporary credentials acting as `principal`, issued at `issuedAt`, until `expiresAt`. */
+  issueSession(principal: Principal, issuedAt: Date, expiresAt: Date): Effect.Effect<TemporaryCredentials>
   /**
    * Opens a session token presented with `accessKeyId`: `InvalidToken` when it was not minted
    * by this key or belongs to another access key id. Expiry is the caller's to check.
@@ -162,12 +167,13 @@ export const makeCredentials = (serverKey: Uint8Array): Effect.Effect<DriveCrede
       unseal: (accessKeyId, sealed) =>
         Effect.flatMap(Effect.promise(() => decrypt(sealKey, sealed, accessKeyId)), (secret) =>
           secret === undefined ? Effect.fail(new InvalidToken()) : Effect.succeed(secret)),
-      issueSession: (principal, expiresAt) =>
+      issueSession: (principal, issuedAt, expiresAt) =>
         Effect.promise(async () => {
           const accessKeyId = newAccessKeyId("AQT")
           const claims = {
             v: 1,
             id: accessKeyId,
+            iat: issuedAt.getTime(),
             exp: expiresAt.getTime(),
             iss: principal.issuer,
             sub: principal.subject,
@@ -192,6 +198,7 @@ export const makeCredentials = (serverKey: Uint8Array): Effect.Effect<DriveCrede
               accessKeyId,
               principal: Principal.make({ issuer: c.iss, subject: c.sub, name: c.name, email: c.email, groups: c.groups, roles: c.roles }),
               secretAccessKey: await secretOf(sessionToken),
+              issuedAt: new Date(c.iat ?? 0),
               expiresAt: new Date(c.exp)
             } satisfies Session
           }),

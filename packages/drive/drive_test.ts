@@ -25,7 +25,9 @@ import {
   recountUsage,
   resolveAccessKey,
   revokeAccessKey,
+  revokeTemporaryCredentials,
   setMembers,
+  temporaryCredentialsNotBefore,
   setQuota,
   defaultDriveSettings,
   WebIdentityVerifier,
@@ -55,6 +57,8 @@ const verifier = Layer.succeed(WebIdentityVerifier, WebIdentityVerifier.of({
   verify: (token) =>
     token === "good-token"
       ? Effect.succeed(alice.principal)
+      : token === "bob-token"
+      ? Effect.succeed(bob.principal)
       : Effect.fail(new Unauthenticated({ message: "bad token" }))
 }))
 
@@ -314,6 +318,41 @@ describe("use cases", () => {
         const aborted = yield* uploadOne("aborted.txt", "never")
         yield* abortMultipartUpload(alice, { bucket, key: "aborted.txt", uploadId: aborted.uploadId })
         assert.strictEqual((yield* Effect.flip(completeMultipartUpload(alice, { bucket, key: "aborted.txt", ...aborted })))._tag, "NoSuchUpload")
+      }))
+
+    it.effect("revokes a user's temporary credentials issued so far, and only those", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.UTC(2026, 11, 8, 8))
+        const assume = (webIdentityToken: string) => Effect.map(assumeRoleWithWebIdentity({ webIdentityToken, durationSeconds: 600 }), (r) => r.credentials)
+        const resolve = (c: { accessKeyId: string; sessionToken: string }) => resolveAccessKey(c.accessKeyId, c.sessionToken)
+        const mine = yield* assume("good-token")
+        yield* TestClock.adjust(1)
+        const alsoMine = yield* assume("good-token")
+        const bobs = yield* assume("bob-token")
+        const longLived = yield* createAccessKey(alice, "stays")
+        assert.isUndefined(yield* temporaryCredentialsNotBefore(alice))
+        yield* resolve(mine)
+
+        const revokedAt = yield* revokeTemporaryCredentials(alice)
+        assert.strictEqual(revokedAt.toISOString(), "2026-12-08T08:00:00.001Z")
+        assert.deepStrictEqual(yield* temporaryCredentialsNotBefore(alice), revokedAt)
+        for (const credentials of [mine, alsoMine]) {
+          const refused = yield* Effect.flip(resolve(credentials))
+          assert.strictEqual(refused._tag, "InvalidToken")
+          assert.isTrue(refused._tag === "InvalidToken" && refused.revoked)
+        }
+        assert.strictEqual((yield* resolve(bobs)).principal.key, bob.principal.key)
+        assert.strictEqual((yield* resolveAccessKey(longLived.id, undefined)).principal.key, alice.principal.key)
+        assert.isUndefined(yield* temporaryCredentialsNotBefore(bob))
+
+        const sameInstant = yield* assume("good-token")
+        assert.strictEqual((yield* Effect.flip(resolve(sameInstant)))._tag, "InvalidToken", "issued in the revocation's millisecond")
+        yield* TestClock.adjust(1)
+        const fresh = yield* assume("good-token")
+        assert.strictEqual((yield* resolve(fresh)).principal.key, alice.principal.key)
+        assert.strictEqual((yield* Effect.flip(resolve(mine)))._tag, "InvalidToken")
+        yield* TestClock.adjust(600_000)
+        assert.strictEqual((yield* Effect.flip(resolve(mine)))._tag, "ExpiredToken", "expiry is still reported first")
       }))
 
     it.effect("seals secrets so that another server key, or another key id, cannot open them", () =>

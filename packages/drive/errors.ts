@@ -112,10 +112,15 @@ export class ExpiredToken extends Schema.TaggedError<ExpiredToken>()("ExpiredTok
   }
 }
 
-/** A session token that this Drive did not issue, or that does not belong to the access key. */
-export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidToken", {}) {
+/**
+ * A session token that this Drive did not issue, that does not belong to the access key, or
+ * (`revoked`) that its user revoked before it expired.
+ */
+export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidToken", {
+  revoked: Schema.optional(Schema.Boolean)
+}) {
   override get message(): string {
-    return "the provided token is malformed or otherwise invalid"
+    return this.revoked === true ? "the provided token has been revoked" : "the provided token is malformed or otherwise invalid"
   }
 }
 

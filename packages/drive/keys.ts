@@ -4,6 +4,11 @@
  * an access key, secret, session token and expiry out). `resolveAccessKey` turns the access key
  * id (and session token) of a signed request into the secret to verify the signature with and
  * the principal the request acts as.
+ *
+ * Temporary credentials are not stored, so they are revoked all at once per user:
+ * `revokeTemporaryCredentials` records the time at or before which that user's session tokens no
+ * longer count, and `resolveAccessKey` looks it up (one lookup by key) for every request signed
+ * with temporary credentials.
  * @module
  */
 import { Forbidden, InvalidInput, NotFound, now, nowMillis, type Principal } from "@aquifer/core"
@@ -72,7 +77,8 @@ export interface ResolvedKey {
  * The secret and principal of an access key id: long-lived (`AQK…`, from the repository) or
  * temporary (`AQT…`, from its session token). `InvalidAccessKeyId` for an unknown or revoked
  * key; `InvalidToken` for a temporary key without its own session token (or a long-lived one
- * with a token); `ExpiredToken` once a temporary key expired.
+ * with a token), and (`revoked`) for a session token issued at or before its user revoked their
+ * temporary credentials; `ExpiredToken` once a temporary key expired.
  */
 export const resolveAccessKey = Effect.fn("Drive.resolveAccessKey")(function*(accessKeyId: string, sessionToken: string | undefined) {
   const credentials = yield* DriveCredentials
@@ -80,6 +86,8 @@ export const resolveAccessKey = Effect.fn("Drive.resolveAccessKey")(function*(ac
     if (sessionToken === undefined || sessionToken === "") return yield* new InvalidToken()
     const session = yield* credentials.openSession(accessKeyId, sessionToken)
     if ((yield* nowMillis) >= session.expiresAt.getTime()) return yield* new ExpiredToken()
+    const notBefore = yield* (yield* AccessKeyRepository).sessionsNotBefore(session.principal.key)
+    if (notBefore !== undefined && session.issuedAt.getTime() <= notBefore.getTime()) return yield* new InvalidToken({ revoked: true })
     return { secretAccessKey: session.secretAccessKey, principal: session.principal, expiresAt: session.expiresAt } satisfies ResolvedKey
   }
   if (!/^AQK[A-Z2-7]{17}$/.test(accessKeyId)) return yield* new InvalidAccessKeyId({ accessKeyId: accessKeyId.slice(0, 64) })
@@ -111,7 +119,27 @@ export const assumeRoleWithWebIdentity = Effect.fn("Drive.assumeRoleWithWebIdent
     })
   }
   const principal = yield* (yield* WebIdentityVerifier).verify(input.webIdentityToken)
-  const expiresAt = new Date((yield* nowMillis) + duration * 1000)
-  const credentials: TemporaryCredentials = yield* (yield* DriveCredentials).issueSession(principal, expiresAt)
+  const issuedAt = yield* nowMillis
+  const credentials: TemporaryCredentials = yield* (yield* DriveCredentials).issueSession(
+    principal,
+    new Date(issuedAt),
+    new Date(issuedAt + duration * 1000)
+  )
   return { credentials, principal }
+})
+
+/**
+ * Revokes every temporary credential of the caller's issued until now, before they expire: from
+ * now on a request signed with one is refused (`InvalidToken`, `revoked`), while credentials
+ * issued afterwards, the caller's long-lived access keys and other users' credentials keep
+ * working. Any signed-in caller may do it, for themselves only. Returns the time at or before
+ * which the caller's temporary credentials no longer count.
+ */
+export const revokeTemporaryCredentials = Effect.fn("Drive.revokeTemporaryCredentials")(function*(caller: Caller) {
+  return yield* (yield* AccessKeyRepository).revokeSessions(caller.principal.key, yield* now)
+})
+
+/** The time at or before which the caller's temporary credentials were revoked, if ever. */
+export const temporaryCredentialsNotBefore = Effect.fn("Drive.temporaryCredentialsNotBefore")(function*(caller: Caller) {
+  return yield* (yield* AccessKeyRepository).sessionsNotBefore(caller.principal.key)
 })

@@ -87,6 +87,7 @@ export const layerBucketsMemory: Layer.Layer<BucketRepository> = Layer.sync(Buck
 
 export const layerAccessKeysMemory: Layer.Layer<AccessKeyRepository> = Layer.sync(AccessKeyRepository, () => {
   const keys = new Map<string, AccessKey>()
+  const revoked = new Map<string, Date>()
   return AccessKeyRepository.of({
     insert: (key) =>
       Effect.suspend(() => {
@@ -101,7 +102,15 @@ export const layerAccessKeysMemory: Layer.Layer<AccessKeyRepository> = Layer.syn
           .filter((key) => key.principal.key === principal)
           .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
       ),
-    remove: (id) => Effect.sync(() => keys.delete(id))
+    remove: (id) => Effect.sync(() => keys.delete(id)),
+    revokeSessions: (principal, notBefore) =>
+      Effect.sync(() => {
+        const current = revoked.get(principal)
+        const stored = current !== undefined && current.getTime() >= notBefore.getTime() ? current : new Date(notBefore.getTime())
+        revoked.set(principal, stored)
+        return stored
+      }),
+    sessionsNotBefore: (principal) => Effect.sync(() => revoked.get(principal))
   })
 })
 

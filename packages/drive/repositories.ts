@@ -54,7 +54,10 @@ export class BucketRepository extends Context.Service<BucketRepository, {
   setUsage(name: string, usage: Usage): Effect.Effect<void, NotFound | Unavailable>
 }>()("@aquifer/drive/BucketRepository") {}
 
-/** Long-lived access keys (their secrets sealed). */
+/**
+ * Long-lived access keys (their secrets sealed), and per principal the time before which its
+ * temporary credentials no longer count (they are not stored one by one; see `credentials.ts`).
+ */
 export class AccessKeyRepository extends Context.Service<AccessKeyRepository, {
   /** Stores a new key; `AlreadyExists` when the id is taken. */
   insert(key: AccessKey): Effect.Effect<void, AlreadyExists | Unavailable>
@@ -64,6 +67,17 @@ export class AccessKeyRepository extends Context.Service<AccessKeyRepository, {
   listByPrincipal(principal: string): Effect.Effect<ReadonlyArray<AccessKey>, Unavailable>
   /** Deletes a key; true when it existed. */
   remove(id: string): Effect.Effect<boolean, Unavailable>
+  /**
+   * Revokes the temporary credentials of `principal` (a principal key) issued at or before
+   * `notBefore`: stores the later of `notBefore` and the time already stored (it never moves
+   * back), and returns the time now stored.
+   */
+  revokeSessions(principal: string, notBefore: Date): Effect.Effect<Date, Unavailable>
+  /**
+   * The time at or before which the temporary credentials of `principal` were revoked, if ever
+   * (one lookup by key: it runs on every request signed with temporary credentials).
+   */
+  sessionsNotBefore(principal: string): Effect.Effect<Date | undefined, Unavailable>
 }>()("@aquifer/drive/AccessKeyRepository") {}
 
 /** One page of uploads in progress. */

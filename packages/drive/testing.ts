@@ -186,6 +186,28 @@ export const suite = <E>(
           assert.deepStrictEqual((yield* repo.listByPrincipal(principal.key)).map((k) => k.id), [second.id])
         }))
 
+      it.effect("keeps one revocation time of temporary credentials per principal, never moving it back", () =>
+        Effect.gen(function*() {
+          const repo = yield* AccessKeyRepository
+          const me = `https://issuer.test#${suffix()}`
+          const other = `https://issuer.test#${suffix()}`
+          assert.isUndefined(yield* repo.sessionsNotBefore(me))
+          const first = new Date(Date.UTC(2026, 11, 6, 12, 0, 0, 123))
+          assert.deepStrictEqual(yield* repo.revokeSessions(me, first), first)
+          assert.deepStrictEqual(yield* repo.sessionsNotBefore(me), first)
+          assert.deepStrictEqual(yield* repo.revokeSessions(me, new Date(first.getTime() - 60_000)), first)
+          assert.deepStrictEqual(yield* repo.sessionsNotBefore(me), first)
+          const later = new Date(first.getTime() + 1)
+          assert.deepStrictEqual(yield* repo.revokeSessions(me, later), later)
+          assert.deepStrictEqual(yield* repo.sessionsNotBefore(me), later)
+          assert.isUndefined(yield* repo.sessionsNotBefore(other))
+          const racing = yield* Effect.forEach([5, 3, 9, 1], (minutes) => repo.revokeSessions(other, new Date(first.getTime() + minutes * 60_000)), {
+            concurrency: 4
+          })
+          assert.strictEqual(racing.length, 4)
+          assert.deepStrictEqual(yield* repo.sessionsNotBefore(other), new Date(first.getTime() + 9 * 60_000))
+        }))
+
       it.effect("records uploads per bucket and lists them by key then id, after markers, in pages", () =>
         Effect.gen(function*() {
           const repo = yield* UploadRepository

@@ -123,6 +123,40 @@ describe("the Drive in the all-in-one", () => {
     assert.strictEqual(anonymous.status, 401)
   }, 60_000)
 
+  it("revokes the signed-in user's temporary credentials through the JSON API, with the session cookie", async () => {
+    const { browser, token } = await signIn("ivan")
+    const assume = async () => {
+      const sts = new STSClient({ endpoint: `${origin}/drive`, region: "us-east-1", maxAttempts: 1 })
+      const c = (await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: "arn:aws:iam::aquifer:role/drive", RoleSessionName: "ivan", WebIdentityToken: token }))).Credentials!
+      sts.destroy()
+      return new S3Client({
+        endpoint: `${origin}/drive`,
+        region: "us-east-1",
+        forcePathStyle: true,
+        maxAttempts: 1,
+        credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! }
+      })
+    }
+    const outcome = (s3: S3Client) => s3.send(new ListBucketsCommand({})).then(() => "ok", (error: Error) => error.name)
+    const before = await assume()
+    assert.strictEqual(await outcome(before), "ok")
+    const forged = await browser.request(`${origin}/api/v1/drive/temporary-credentials`, { method: "DELETE", headers: { origin: "http://evil.example" } })
+    assert.strictEqual(forged.status, 403)
+    await forged.body?.cancel()
+    assert.strictEqual(await outcome(before), "ok", "a cross-site request revokes nothing")
+    const revoked = await browser.request(`${origin}/api/v1/drive/temporary-credentials`, { method: "DELETE", headers: { origin } })
+    assert.strictEqual(revoked.status, 200, await revoked.clone().text())
+    const { revokedBefore } = (await revoked.json()) as { revokedBefore: string }
+    assert.isFalse(Number.isNaN(Date.parse(revokedBefore)))
+    assert.strictEqual(await outcome(before), "InvalidToken")
+    const after = await assume()
+    assert.strictEqual(await outcome(after), "ok")
+    const state = (await (await browser.request(`${origin}/api/v1/drive/temporary-credentials`)).json()) as { revokedBefore: string }
+    assert.strictEqual(state.revokedBefore, revokedBefore)
+    before.destroy()
+    after.destroy()
+  }, 60_000)
+
   it("creates a long-lived access key through the JSON API that S3 clients use until it is revoked", async () => {
     const { browser } = await signIn("heidi")
     const created = await browser.request(`${origin}/api/v1/drive/access-keys`, {
