@@ -206,6 +206,26 @@ describe("objects", () => {
       marker = page.NextMarker
     }
     assert.deepStrictEqual(v1.sort(), ["a/", "c.txt", "d+e f.txt", "日本/"].sort())
+    // One entry a page: pages that end on a common prefix resume after every key rolled into it.
+    for (const [name, list] of [
+      ["ListObjects", (after: string | undefined) => s3.send(new ListObjectsCommand({ Bucket: "alice-listing", MaxKeys: 1, Marker: after, Delimiter: "/" }))
+        .then((page) => ({ entries: [...(page.Contents ?? []).map((o) => o.Key!), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!)], next: page.IsTruncated === true ? page.NextMarker : undefined }))],
+      ["ListObjectVersions", (after: string | undefined) => s3.send(new ListObjectVersionsCommand({ Bucket: "alice-listing", MaxKeys: 1, KeyMarker: after, Delimiter: "/" }))
+        .then((page) => ({ entries: [...(page.Versions ?? []).map((o) => o.Key!), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!)], next: page.IsTruncated === true ? page.NextKeyMarker : undefined }))]
+    ] as const) {
+      const seen: Array<string> = []
+      let after: string | undefined
+      for (let i = 0; i < 10; i++) {
+        const page = await list(after)
+        seen.push(...page.entries)
+        if (page.next === undefined) break
+        after = page.next
+      }
+      assert.deepStrictEqual(seen, ["a/", "c.txt", "d+e f.txt", "日本/"], name)
+    }
+    const pastPrefix = await s3.send(new ListObjectsV2Command({ Bucket: "alice-listing", StartAfter: "a/", Delimiter: "/" }))
+    assert.deepStrictEqual(pastPrefix.Contents?.map((o) => o.Key), ["c.txt", "d+e f.txt"])
+    assert.deepStrictEqual(pastPrefix.CommonPrefixes?.map((p) => p.Prefix), ["日本/"])
 
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: "alice-listing", Prefix: "a/" }))
     assert.deepStrictEqual(versions.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest]), [

@@ -338,7 +338,8 @@ export interface ObjectPage {
  * One page of a bucket's objects under `prefix`, keys rolled up into common prefixes at
  * `delimiter`, after `startAfter` (or resuming a `continuationToken` minted here for the same
  * bucket, prefix and delimiter — any other token is `InvalidInput`). Never lists an entry that
- * sorts at or before `startAfter`.
+ * sorts at or before `startAfter`; a `startAfter` that is a common prefix at `delimiter` (where
+ * the previous page stopped) passes over every key rolled up into it.
  */
 export const listObjects = Effect.fn("Drive.listObjects")(function*(
   caller: Caller,
@@ -370,10 +371,14 @@ export const listObjects = Effect.fn("Drive.listObjects")(function*(
   }
   if (input.limit === 0) return { items: [], prefixes: [] } satisfies ObjectPage
   const startAfter = input.startAfter === undefined || input.startAfter === "" ? undefined : input.startAfter
+  // A marker that is itself a common prefix (V1's NextMarker after a page ending on one) passes
+  // over every key rolled up into it: the store starts after the last key it could hold.
+  const isCommonPrefix = startAfter !== undefined && delimiter !== undefined && startAfter.startsWith(prefix) &&
+    startAfter.indexOf(delimiter, prefix.length) === startAfter.length - delimiter.length
   const page = yield* store.list({
     prefix: root + prefix,
     delimiter,
-    startAfter: startAfter === undefined ? undefined : root + startAfter,
+    startAfter: startAfter === undefined ? undefined : root + startAfter + (isCommonPrefix ? "\u{10FFFF}" : ""),
     cursor,
     limit: input.limit
   }).pipe(
