@@ -89,7 +89,11 @@ const openBlobFile = async (path: string): Promise<Opened | undefined> => {
   }
 }
 
-/** A pull-based stream of `length` bytes of an open file from `start`; closes the file at the end. */
+/**
+ * A pull-based byte stream of `length` bytes of an open file from `start`; closes the file at the
+ * end. Read in BYOB mode, the file is read straight into the reader's buffers (no allocation per
+ * chunk); a default reader gets a fresh buffer of up to `chunkSize` bytes per read.
+ */
 const fileBody = (handle: FileHandle, start: number, length: number): ReadableStream<Uint8Array> => {
   let position = start
   const end = start + length
@@ -99,23 +103,38 @@ const fileBody = (handle: FileHandle, start: number, length: number): ReadableSt
     closed = true
     await handle.close()
   }
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream({
+    type: "bytes",
     async pull(controller) {
       try {
         if (position >= end) {
           await close()
           controller.close()
+          controller.byobRequest?.respond(0)
           return
         }
-        const size = Math.min(chunkSize, end - position)
-        const buffer = Buffer.allocUnsafeSlow(size)
-        const { bytesRead } = await handle.read(buffer, 0, size, position)
-        if (bytesRead === 0) throw new Error("the blob file is shorter than its size")
-        position += bytesRead
-        controller.enqueue(bytesRead === size ? buffer : buffer.subarray(0, bytesRead))
+        const request = controller.byobRequest
+        const view = request?.view
+        if (request && view && view.byteLength > 0) {
+          const size = Math.min(view.byteLength, end - position)
+          const target = new Uint8Array(view.buffer, view.byteOffset, size)
+          const { bytesRead } = await handle.read(target, 0, size, position)
+          if (bytesRead === 0) throw new Error("the blob file is shorter than its size")
+          position += bytesRead
+          request.respond(bytesRead)
+        } else {
+          const size = Math.min(chunkSize, end - position)
+          const buffer = Buffer.allocUnsafeSlow(size)
+          const { bytesRead } = await handle.read(buffer, 0, size, position)
+          if (bytesRead === 0) throw new Error("the blob file is shorter than its size")
+          position += bytesRead
+          controller.enqueue(bytesRead === size ? buffer : buffer.subarray(0, bytesRead))
+        }
         if (position >= end) {
           await close()
           controller.close()
+          // A read that arrived meanwhile waits on this: it gets its buffer back, and the end.
+          controller.byobRequest?.respond(0)
         }
       } catch (cause) {
         await close().catch(() => undefined)
@@ -125,7 +144,7 @@ const fileBody = (handle: FileHandle, start: number, length: number): ReadableSt
     async cancel() {
       await close()
     }
-  }, { highWaterMark: 2 })
+  }, { highWaterMark: 0 })
 }
 
 /** Options of the fs store. */

@@ -16,7 +16,7 @@ const memoryUsage = () => {
   return usage.heapUsed + usage.external
 }
 
-suite("blob-fs", layer({ root: join(parent, "kit") }), { memoryUsage })
+suite("blob-fs", layer({ root: join(parent, "kit") }), { memoryUsage, byteStreams: true })
 
 const files = (dir: string): Array<string> =>
   existsSync(dir)

@@ -2,6 +2,7 @@ import { createServer as createHttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { serve, type ServerType } from "@hono/node-server"
 import { AuditLog } from "@aquifer/audit"
+import { withPooledBodies } from "@aquifer/drive-server"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { Hono } from "hono"
 import { makeApp, type Env } from "./app.ts"
@@ -52,7 +53,7 @@ export const startServer = async (options: StartOptions): Promise<RunningServer>
   }) as typeof createHttpServer
 
   const server: ServerType = await new Promise((resolve) => {
-    const listening = serve({ fetch: app.fetch, hostname: config.host, port: config.port, createServer: withRouter }, () => resolve(listening))
+    const listening = serve({ fetch: withPooledBodies(app.fetch), hostname: config.host, port: config.port, createServer: withRouter }, () => resolve(listening))
   })
   const address = server.address() as AddressInfo
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`

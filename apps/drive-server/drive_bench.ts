@@ -15,13 +15,20 @@ import type { Credentials } from "./_test_support.ts"
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2
-const rounds = 3
+const rounds = 5
+/** How the Drive service is run (docs/drive.md, "Running the Drive service"). */
+const driveFlags = ["--max-semi-space-size=1"]
 const log = (text: string) => process.stderr.write(`drive bench: ${text}\n`)
 const work = mkdtempSync(join(tmpdir(), "aquifer-drive-bench-"))
 const children: Array<ChildProcess> = []
 
-const startChild = async (script: string, args: Array<string>, env: Record<string, string> = {}): Promise<{ child: ChildProcess; info: Record<string, unknown> }> => {
-  const child = spawn(process.execPath, [join(import.meta.dirname, "testdata", script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] })
+const startChild = async (
+  script: string,
+  args: Array<string>,
+  env: Record<string, string> = {},
+  flags: Array<string> = []
+): Promise<{ child: ChildProcess; info: Record<string, unknown> }> => {
+  const child = spawn(process.execPath, [...flags, join(import.meta.dirname, "testdata", script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] })
   children.push(child)
   const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffer = ""
@@ -108,69 +115,88 @@ const sampled = async <A>(pid: number, work: () => Promise<A>): Promise<{ value:
   }
 }
 
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+interface Run {
+  readonly seconds: number
+  readonly serverCpu: number
+}
+
+const median = (values: Array<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
 try {
   const source = join(work, "source.bin")
   log("making a 1 GiB file")
   await makeFile(source, GiB)
+  await fsync(source)
 
   const key = randomBytes(32).toString("hex")
   mkdirSync(join(work, "drive"))
   mkdirSync(join(work, "s3rver"))
-  const drive = await startChild("drive_process.ts", [join(work, "drive")], { DRIVE_TEST_KEY: key })
+  const drive = await startChild("drive_process.ts", [join(work, "drive")], { DRIVE_TEST_KEY: key }, driveFlags)
   const s3rver = await startChild("s3rver_process.ts", [join(work, "s3rver")])
   const driveS3 = client(drive.info.url as string, drive.info.key as Credentials, true)
   const s3rverS3 = client(s3rver.info.url as string, undefined, false)
   await driveS3.send(new CreateBucketCommand({ Bucket: "bench" }))
-  const driveLean = client(drive.info.url as string, drive.info.key as Credentials, false)
-  const runs: Record<"copy" | "drivePut" | "driveGet" | "leanPut" | "leanGet" | "s3rverPut" | "s3rverGet", Array<number>> = {
-    copy: [],
-    drivePut: [],
-    driveGet: [],
-    leanPut: [],
-    leanGet: [],
-    s3rverPut: [],
-    s3rverGet: []
-  }
+  const names = ["copy", "drivePut", "driveGetFile", "driveGetSink", "s3rverPut", "s3rverGetFile", "s3rverGetSink"] as const
+  const runs = Object.fromEntries(names.map((name) => [name, [] as Array<Run>])) as Record<(typeof names)[number], Array<Run>>
   const download = join(work, "download.bin")
-  for (let round = 1; round <= rounds; round++) {
-    log(`round ${round} of ${rounds}`)
-    runs.copy.push(await timed("plain copy (stream + fsync)", async () => {
+  const measure = async (name: (typeof names)[number], round: number, pid: number | undefined, work: () => Promise<void>) => {
+    const before = pid === undefined ? 0 : cpuSeconds(pid)
+    const seconds = await timed(`${name} (round ${round})`, work)
+    if (round > 0) runs[name].push({ seconds, serverCpu: pid === undefined ? 0 : cpuSeconds(pid) - before })
+  }
+  const sink = () => new Writable({ write: (_chunk, _encoding, done) => done() })
+  const toSink = async (s3: S3Client, bucket: string, key: string) => {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    await pipeline(got.Body as Readable, sink())
+  }
+  // Round 0 warms both servers and the client up (JIT, connections, the page cache) and is not counted.
+  for (let round = 0; round <= rounds; round++) {
+    log(round === 0 ? "warm-up round" : `round ${round} of ${rounds}`)
+    await measure("copy", round, undefined, async () => {
       await pipeline(createReadStream(source, { highWaterMark: MiB }), createWriteStream(join(work, "copy.bin")))
       await fsync(join(work, "copy.bin"))
-    }))
+    })
     rmSync(join(work, "copy.bin"))
-    runs.drivePut.push(await timed("Drive PUT 1 GiB", () => putFile(driveS3, "bench", "one-gib.bin", source)))
-    runs.driveGet.push(await timed("Drive GET 1 GiB", () => getFile(driveS3, "bench", "one-gib.bin", download)))
+    const drivePid = drive.child.pid!
+    const s3rverPid = s3rver.child.pid!
+    await measure("drivePut", round, drivePid, () => putFile(driveS3, "bench", `one-gib-${round}.bin`, source))
+    await measure("driveGetFile", round, drivePid, () => getFile(driveS3, "bench", `one-gib-${round}.bin`, download))
     rmSync(download)
-    runs.leanPut.push(await timed("Drive PUT 1 GiB (checksums when required)", () => putFile(driveLean, "bench", "lean.bin", source)))
-    runs.leanGet.push(await timed("Drive GET 1 GiB (checksums when required)", () => getFile(driveLean, "bench", "lean.bin", download)))
+    await measure("driveGetSink", round, drivePid, () => toSink(driveS3, "bench", `one-gib-${round}.bin`))
+    await measure("s3rverPut", round, s3rverPid, () => putFile(s3rverS3, "bench", `one-gib-${round}.bin`, source))
+    await measure("s3rverGetFile", round, s3rverPid, () => getFile(s3rverS3, "bench", `one-gib-${round}.bin`, download))
     rmSync(download)
-    runs.s3rverPut.push(await timed("s3rver PUT 1 GiB", () => putFile(s3rverS3, "bench", "one-gib.bin", source)))
-    runs.s3rverGet.push(await timed("s3rver GET 1 GiB", () => getFile(s3rverS3, "bench", "one-gib.bin", download)))
-    rmSync(download)
+    await measure("s3rverGetSink", round, s3rverPid, () => toSink(s3rverS3, "bench", `one-gib-${round}.bin`))
   }
-  const best = (times: Array<number>) => Math.min(...times)
-  const copy = best(runs.copy)
-  const drivePut = best(runs.drivePut)
-  const driveGet = best(runs.driveGet)
-  const leanPut = best(runs.leanPut)
-  const leanGet = best(runs.leanGet)
-  const s3rverPut = best(runs.s3rverPut)
-  const s3rverGet = best(runs.s3rverGet)
-  const spread = (times: Array<number>) => times.map((t) => t.toFixed(2)).join(" / ")
+  const med = (name: (typeof names)[number]) => median(runs[name].map((r) => r.seconds))
+  const cpu = (name: (typeof names)[number]) => median(runs[name].map((r) => r.serverCpu))
+  const spread = (name: (typeof names)[number]) => runs[name].map((r) => r.seconds.toFixed(2)).join(" / ")
+  /** The median over rounds of `slow / fast` within each round (pairs measured minutes apart). */
+  const pairedRatio = (slow: (typeof names)[number], fast: (typeof names)[number]) =>
+    median(runs[slow].map((r, i) => r.seconds / runs[fast][i]!.seconds))
   driveS3.destroy()
-  driveLean.destroy()
   s3rverS3.destroy()
   await stop(drive.child)
   await stop(s3rver.child)
   rmSync(join(work, "s3rver"), { recursive: true, force: true })
+  rmSync(join(work, "drive"), { recursive: true, force: true })
   rmSync(source)
 
-  const bigPhase = async (database: "pglite" | "postgres") => {
-    log(`5 GiB through a fresh Drive process (${database})`)
+  const bigPhase = async (database: "pglite" | "postgres", flags: Array<string>) => {
+    const shape = flags.length === 0 ? "Node's defaults" : flags.join(" ")
+    log(`5 GiB through a fresh Drive process (${database}, ${shape})`)
     const folder = join(work, `big-${database}`)
     mkdirSync(folder)
-    const fresh = await startChild("drive_process.ts", [folder], { DRIVE_TEST_KEY: key, DRIVE_TEST_DATABASE: database })
+    const fresh = await startChild("drive_process.ts", [folder], { DRIVE_TEST_KEY: key, DRIVE_TEST_DATABASE: database }, flags)
     const pid = fresh.child.pid!
     const s3 = client(fresh.info.url as string, fresh.info.key as Credentials, true)
     await s3.send(new CreateBucketCommand({ Bucket: "bench" }))
@@ -199,12 +225,12 @@ try {
     s3.destroy()
     await stop(fresh.child)
     rmSync(folder, { recursive: true, force: true })
-    return { database, idle, put: put.value, putPeak: put.peak, get: get.value, getPeak: get.peak, big }
+    return { database, shape, idle, put: put.value, putPeak: put.peak, get: get.value, getPeak: get.peak, big }
   }
   const bigRuns = []
-  for (const database of ["postgres", "pglite"] as const) {
+  for (const [database, flags] of [["postgres", driveFlags], ["postgres", []], ["pglite", driveFlags]] as const) {
     try {
-      bigRuns.push(await bigPhase(database))
+      bigRuns.push(await bigPhase(database, [...flags]))
     } catch (error) {
       log(`the 5 GiB phase on ${database} could not run: ${(error as Error).message}`)
     }
@@ -213,47 +239,54 @@ try {
   const mibps = (bytes: number, seconds: number) => (bytes / MiB / seconds).toFixed(0)
   const mb = (bytes: number) => (bytes / 1e6).toFixed(0)
   const delta = (bytes: number) => `${bytes < 0 ? "−" : "+"}${mb(Math.abs(bytes))}`
-  const ratio = (seconds: number, copySeconds: number) => `${((copySeconds / seconds) * 100).toFixed(0)} %`
-  const times = (slow: number, fast: number) => `${(slow / fast).toFixed(2)}×`
+  const pct = (value: number) => `${(value * 100).toFixed(0)} %`
+  const row = (label: string, name: (typeof names)[number], vsCopy: string, vsS3rver: string) =>
+    `| ${label} | ${med(name).toFixed(2)} s (${mibps(GiB, med(name))} MiB/s) | ${Math.min(...runs[name].map((r) => r.seconds)).toFixed(2)} s | ${vsCopy} | ${vsS3rver} | ${name === "copy" ? "—" : `${cpu(name).toFixed(2)} s`} |`
   console.log(`## Drive: S3 throughput and memory
 
-1 GiB through the AWS SDK for JavaScript with its defaults (CRC32 checksums, aws-chunked uploads)
-against the Drive (blob-fs, embedded PGlite, its own process), against s3rver 3.7.1 (its own
-process; the SDK set to send checksums only when required, which s3rver needs), and a plain
-stream copy of the same file on the same disk (read + write + fsync, the work a store must do).
-Each GET writes the object to a local file and fsyncs it (so a GET is a copy too, and the
-client's own writing weighs as much as the server). ${rounds} interleaved rounds; the table shows
-the best of each (all runs below it). Then a fresh Drive process takes a 5 GiB PUT and serves it
-back to a counting sink, its resident memory sampled from /proc every 50 ms. Other engineers'
-jobs share the 2 cores: absolute figures are noisy, ratios come from the same run. The SDK's own
-CRC32 of the upload (JavaScript, in the client process) is a large part of a PUT with its
-defaults: the row with s3rver's client settings shows the Drive without it.
+1 GiB through the AWS SDK for JavaScript with its defaults (CRC32 checksums computed by
+\`node:zlib\`, aws-chunked uploads with a checksum trailer) against the Drive (blob-fs, embedded
+PGlite, its own process, run as docs/drive.md says: \`${driveFlags.join(" ")}\`), against s3rver
+3.7.1 (its own process; the SDK set to send checksums only when required, which s3rver needs),
+and a plain stream copy of the same file on the same disk (read + write + fsync, the work a store
+must do). A PUT uploads the file (the Drive fsyncs before it answers). A GET is measured twice:
+into a local file, fsynced (a copy again, the client now doing the writing), and into a sink that
+drops the bytes (the server's own speed, the client's receiving included). One warm-up round,
+then ${rounds} interleaved rounds; the table gives medians. This VM's disk and page cache vary by a
+factor of two from minute to minute, so ratios are medians of the ratio within each round.
+"Server CPU" is the serving process's user + system time for that transfer (median), from
+/proc: it does not depend on what else the machine is doing.
 
-| path (best of ${rounds}) | PUT 1 GiB | GET 1 GiB | PUT vs copy | GET vs copy | vs s3rver (PUT / GET) |
+| path | median | best | vs plain copy (median of per-round ratios) | vs s3rver, same operation | server CPU |
 |---|---|---|---|---|---|
-| plain copy | ${copy.toFixed(2)} s (${mibps(GiB, copy)} MiB/s) | — | 100 % | 100 % | — |
-| Drive (SDK defaults) | ${drivePut.toFixed(2)} s (${mibps(GiB, drivePut)} MiB/s) | ${driveGet.toFixed(2)} s (${mibps(GiB, driveGet)} MiB/s) | ${ratio(drivePut, copy)} | ${ratio(driveGet, copy)} | ${times(s3rverPut, drivePut)} / ${times(s3rverGet, driveGet)} faster |
-| Drive (same client settings as s3rver) | ${leanPut.toFixed(2)} s (${mibps(GiB, leanPut)} MiB/s) | ${leanGet.toFixed(2)} s (${mibps(GiB, leanGet)} MiB/s) | ${ratio(leanPut, copy)} | ${ratio(leanGet, copy)} | ${times(s3rverPut, leanPut)} / ${times(s3rverGet, leanGet)} faster |
-| s3rver | ${s3rverPut.toFixed(2)} s (${mibps(GiB, s3rverPut)} MiB/s) | ${s3rverGet.toFixed(2)} s (${mibps(GiB, s3rverGet)} MiB/s) | ${ratio(s3rverPut, copy)} | ${ratio(s3rverGet, copy)} | 1× |
+${row("plain copy", "copy", "100 %", "—")}
+${row("Drive PUT", "drivePut", pct(pairedRatio("copy", "drivePut")), `${pairedRatio("s3rverPut", "drivePut").toFixed(2)}×`)}
+${row("Drive GET into a file", "driveGetFile", pct(pairedRatio("copy", "driveGetFile")), `${pairedRatio("s3rverGetFile", "driveGetFile").toFixed(2)}×`)}
+${row("Drive GET into a sink", "driveGetSink", pct(pairedRatio("copy", "driveGetSink")), `${pairedRatio("s3rverGetSink", "driveGetSink").toFixed(2)}×`)}
+${row("s3rver PUT", "s3rverPut", pct(pairedRatio("copy", "s3rverPut")), "1×")}
+${row("s3rver GET into a file", "s3rverGetFile", pct(pairedRatio("copy", "s3rverGetFile")), "1×")}
+${row("s3rver GET into a sink", "s3rverGetSink", pct(pairedRatio("copy", "s3rverGetSink")), "1×")}
 
-All runs (s): copy ${spread(runs.copy)}; Drive PUT ${spread(runs.drivePut)}, GET ${spread(runs.driveGet)};
-Drive with s3rver's client settings PUT ${spread(runs.leanPut)}, GET ${spread(runs.leanGet)};
-s3rver PUT ${spread(runs.s3rverPut)}, GET ${spread(runs.s3rverGet)}.
+Server CPU per GiB, Drive vs s3rver: PUT ${(cpu("s3rverPut") / cpu("drivePut")).toFixed(2)}× less, GET ${(cpu("s3rverGetSink") / cpu("driveGetSink")).toFixed(2)}× less.
 
-| 5 GiB object, fresh Drive process | metadata | time | throughput | RSS of the Drive process (peak, sampled every 50 ms) | above idle |
-|---|---|---|---|---|---|
+All runs (s): ${names.map((name) => `${name} ${spread(name)}`).join("; ")}.
+
+| 5 GiB object, fresh Drive process | metadata | Node flags | time | throughput | RSS of the Drive process (peak, sampled every 50 ms) | above idle |
+|---|---|---|---|---|---|---|
 ${bigRuns.map((r) => [
-    `| idle, after one small PUT | ${r.database} | — | — | ${mb(r.idle)} MB | — |`,
-    `| PUT 5 GiB (SDK defaults) | ${r.database} | ${r.put.toFixed(1)} s | ${mibps(r.big, r.put)} MiB/s | ${mb(r.putPeak)} MB | ${delta(r.putPeak - r.idle)} MB |`,
-    `| GET 5 GiB | ${r.database} | ${r.get.toFixed(1)} s | ${mibps(r.big, r.get)} MiB/s | ${mb(r.getPeak)} MB | ${delta(r.getPeak - r.idle)} MB |`
+    `| idle, after one small PUT | ${r.database} | ${r.shape} | — | — | ${mb(r.idle)} MB | — |`,
+    `| PUT 5 GiB (SDK defaults) | ${r.database} | ${r.shape} | ${r.put.toFixed(1)} s | ${mibps(r.big, r.put)} MiB/s | ${mb(r.putPeak)} MB | ${delta(r.putPeak - r.idle)} MB |`,
+    `| GET 5 GiB into a sink | ${r.database} | ${r.shape} | ${r.get.toFixed(1)} s | ${mibps(r.big, r.get)} MiB/s | ${mb(r.getPeak)} MB | ${delta(r.getPeak - r.idle)} MB |`
   ].join("\n")).join("\n")}
 
 "postgres" is the Drive as its own service in the distributed shape (metadata on a PostgreSQL
 server); "pglite" embeds the database in the same process, as the all-in-one does (PGlite's
-WebAssembly heap is most of that idle figure). Serving a 5 GiB object costs the Drive a few tens
-of MB above idle, whatever the object's size: bodies stream, nothing is buffered whole. The idle
-figure is mostly code: Node with type stripping (~60 MB), the \`effect\` barrel (~45 MB), the
-AWS-style XML, crypto and HTTP stacks; PGlite is loaded only in the embedded case.
+WebAssembly heap is most of that idle figure). A GET reads the file straight into three reused
+256 KiB buffers (BYOB reads, written to the socket and recycled on its write callback), so it
+allocates nothing per chunk; \`--max-semi-space-size=1\` keeps V8's young generation at 1 MB,
+where Node's default lets it grow to 3 × 16 MB under a stream of short-lived objects (and a PUT
+is faster with the small one too). The idle figure is mostly code: Node with type stripping
+(~60 MB), the \`effect\` barrel (~45 MB), the XML, crypto and HTTP stacks.
 
 Targets: Drive ≥ 80 % of the plain copy, ≥ 2× s3rver, peak RSS under 200 MB.`)
 } finally {

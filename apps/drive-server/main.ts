@@ -1,5 +1,6 @@
-#!/usr/bin/env node
-// The Drive as its own service (the distributed shape): `node apps/drive-server/main.ts`.
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The Drive as its own service (the distributed shape): `node --max-semi-space-size=1
+// apps/drive-server/main.ts` (docs/drive.md, "Running the Drive service", says why the flag).
 // S3 API at the root of AQUIFER_DRIVE_HOST:AQUIFER_DRIVE_PORT, STS on the same endpoint, the web
 // UI's JSON API under /_drive/api. Settings: docs/configuration.md, `## Drive`.
 import { layerNoWebIdentity, layerWebIdentityFromIdentity } from "@aquifer/drive"

@@ -6,6 +6,7 @@ import { Effect, type Layer, ManagedRuntime } from "effect"
 import { Hono } from "hono"
 import type { DriveRuntime, DriveServices } from "./context.ts"
 import { makeJsonApi, type JsonApiOptions } from "./json_api.ts"
+import { withPooledBodies } from "./pooled_response.ts"
 import { makeS3Handler, rawOf, type S3Options } from "./s3_app.ts"
 
 export interface DriveServerOptions {
@@ -38,7 +39,7 @@ export const startDriveServer = async (options: DriveServerOptions): Promise<Run
   await runtime.runPromise(Effect.void)
   const app = makeDriveApp(runtime, options)
   const server: ServerType = await new Promise((resolve) => {
-    const listening = serve({ fetch: app.fetch, hostname: options.host ?? "127.0.0.1", port: options.port ?? 0 }, () => resolve(listening))
+    const listening = serve({ fetch: withPooledBodies(app.fetch), hostname: options.host ?? "127.0.0.1", port: options.port ?? 0 }, () => resolve(listening))
   })
   const address = server.address() as AddressInfo
   const url = `http://${address.address}:${address.port}`

@@ -31,6 +31,7 @@ import {
   block,
   deepEqual,
   equal,
+  fail,
   failsWith,
   gate,
   isTrue,
@@ -77,6 +78,12 @@ export interface KitOptions {
    * those two shapes are left out. Default true.
    */
   readonly allKeyShapes?: boolean
+  /**
+   * `get` bodies are byte streams (`type: "bytes"`): a reader in BYOB mode gets the bytes in its
+   * own buffers, so a server can send any object through a few reused buffers (blob-fs). Default
+   * false: other adapters' bodies are plain streams, and readers must not ask for BYOB mode.
+   */
+  readonly byteStreams?: boolean
   /** Bytes of the large object streamed through put and get. Default 96 MiB. */
   readonly largeObjectBytes?: number
   /** Keys written for the pagination cases. Default 2000. */
@@ -147,6 +154,9 @@ const cases = (options: KitOptions): Array<readonly [string, Case, number?]> => 
   }
   if (options.conditionalWrites !== false) {
     all.push(["conditional writes: ifNoneMatch and ifMatch, racing creators", conditional])
+  }
+  if (options.byteStreams === true) {
+    all.push(["get bodies read in BYOB mode into the reader's own buffers, whole, ranged and cancelled", byobReads])
   }
   return all
 }
@@ -864,6 +874,52 @@ const multipartErrors = (store: BlobStoreService, ns: string, options: KitOption
       )
       equal((yield* store.head(`${ns}lone`)).size, 0, "the existing object stays")
     }
+  })
+
+/** Reads `body` in BYOB mode through one reused buffer of `size` bytes; returns a copy of everything read. */
+const readByob = async (body: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> => {
+  const reader = body.getReader({ mode: "byob" })
+  const parts: Array<Uint8Array> = []
+  let buffer = new ArrayBuffer(size)
+  for (;;) {
+    const { done, value } = await reader.read(new Uint8Array(buffer))
+    if (value === undefined) fail("a BYOB read gave no view back")
+    buffer = value!.buffer as ArrayBuffer
+    isTrue(buffer.byteLength === size, "the reader's buffer came back whole (same size), to be read into again")
+    if (done) break
+    parts.push(value!.slice())
+  }
+  reader.releaseLock()
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.byteLength
+  }
+  return out
+}
+
+const byobReads: Case = (store, ns) =>
+  Effect.gen(function*() {
+    const key = `${ns}byob.bin`
+    const bytes = pattern(31, 3 * MiB + 13)
+    yield* put(store, key, bytes)
+    const whole = yield* store.get(key)
+    sameBytes(yield* Effect.promise(() => readByob(whole.body, 100_003)), bytes, "the whole object read through one odd-sized buffer")
+    const ranged = yield* store.get(key, { range: { offset: MiB + 5, length: 2 * MiB } })
+    sameBytes(yield* Effect.promise(() => readByob(ranged.body, 64 * 1024)), bytes.subarray(MiB + 5, 3 * MiB + 5), "a range")
+    const empty = `${ns}byob-empty.bin`
+    yield* put(store, empty, new Uint8Array(0))
+    equal((yield* Effect.promise(async () => readByob((await Effect.runPromise(store.get(empty))).body, 4096))).byteLength, 0, "an empty object's length")
+    const partly = yield* store.get(key)
+    yield* Effect.promise(async () => {
+      const reader = partly.body.getReader({ mode: "byob" })
+      const first = await reader.read(new Uint8Array(4096))
+      sameBytes(first.value!, bytes.subarray(0, first.value!.byteLength), "the first bytes of a body cancelled early")
+      await reader.cancel()
+    })
+    yield* store.delete(key)
+    yield* failsWith(store.head(key), "BlobNotFound", "the object after a cancelled read and a delete")
   })
 
 const largeObject = (store: BlobStoreService, ns: string, options: KitOptions) =>
