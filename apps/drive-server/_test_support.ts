@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { S3Client } from "@aws-sdk/client-s3"
+import { S3Client, S3ServiceException } from "@aws-sdk/client-s3"
 import { layer as blobFs } from "@aquifer/blob-fs"
 import { Principal } from "@aquifer/core"
 import { createAccessKey, type DriveSettingsShape, layerNoWebIdentity, type WebIdentityVerifier } from "@aquifer/drive"
@@ -93,4 +93,15 @@ export const sha256 = async (data: Uint8Array | AsyncIterable<Uint8Array>): Prom
   if (data instanceof Uint8Array) hash.update(data)
   else for await (const chunk of data) hash.update(chunk)
   return hash.digest("hex")
+}
+
+/** The S3 error a request fails with; throws when it succeeds or fails otherwise. */
+export const failure = async (promise: Promise<unknown>): Promise<S3ServiceException> => {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof S3ServiceException) return error
+    throw error
+  }
+  throw new Error("expected the request to fail")
 }

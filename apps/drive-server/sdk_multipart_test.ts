@@ -11,7 +11,6 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
-  S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand
 } from "@aws-sdk/client-s3"
@@ -20,7 +19,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { createHash } from "node:crypto"
 import { Readable } from "node:stream"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { bytesOf, type Credentials, principalOf, startTestDrive, type TestDrive } from "./_test_support.ts"
+import { bytesOf, type Credentials, failure, principalOf, startTestDrive, type TestDrive } from "./_test_support.ts"
 
 let drive: TestDrive
 let alice: Credentials
@@ -37,16 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await drive?.stop()
 })
-
-const failure = async (promise: Promise<unknown>): Promise<S3ServiceException> => {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error
-    throw error
-  }
-  throw new Error("expected the request to fail")
-}
 
 const digest = async (body: AsyncIterable<Uint8Array>) => {
   const hash = createHash("sha256")

@@ -14,12 +14,11 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
-  PutObjectCommand,
-  S3ServiceException
+  PutObjectCommand
 } from "@aws-sdk/client-s3"
 import { Readable } from "node:stream"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { bytesOf, type Credentials, principalOf, startTestDrive, type TestDrive } from "./_test_support.ts"
+import { bytesOf, type Credentials, failure, principalOf, startTestDrive, type TestDrive } from "./_test_support.ts"
 
 let drive: TestDrive
 let alice: Credentials
@@ -33,16 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await drive?.stop()
 })
-
-const failure = async (promise: Promise<unknown>): Promise<S3ServiceException> => {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error
-    throw error
-  }
-  throw new Error("expected the request to fail")
-}
 
 const text = async (body: unknown): Promise<string> => await (body as { transformToString(): Promise<string> }).transformToString()
 

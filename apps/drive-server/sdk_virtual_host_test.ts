@@ -13,14 +13,13 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
-  S3ServiceException
+  S3Client
 } from "@aws-sdk/client-s3"
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { Agent, type IncomingHttpHeaders, request } from "node:http"
 import type { LookupAddress, LookupOptions } from "node:dns"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { bytesOf, type Credentials, principalOf, region, startTestDrive, type TestDrive } from "./_test_support.ts"
+import { bytesOf, type Credentials, failure, principalOf, region, startTestDrive, type TestDrive } from "./_test_support.ts"
 
 const domain = "drive.localhost"
 let drive: TestDrive
@@ -67,16 +66,6 @@ afterAll(async () => {
   agent.destroy()
   await drive?.stop()
 })
-
-const failure = async (promise: Promise<unknown>): Promise<S3ServiceException> => {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error
-    throw error
-  }
-  throw new Error("expected the request to fail")
-}
 
 /** A plain GET through the resolving agent (for presigned URLs): status, headers and body. */
 const get = (url: string, headers: Record<string, string> = {}) =>

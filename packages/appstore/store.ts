@@ -19,6 +19,7 @@ import {
   newAppId,
   NotFound,
   now,
+  sha256Hex,
   Unavailable
 } from "@aquifer/core"
 import { authorize, authorizeOrHide, can, type Caller, type ResourceRef, type Visibility } from "@aquifer/identity"
@@ -120,10 +121,7 @@ export const importBundle = Effect.fnUntraced(function*(caller: Caller, archive:
       createdAt: at,
       updatedAt: at
     })))
-    const requirementsHash = yield* Effect.promise(async () => {
-      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${bundle.requirements}\0${bundle.packages}\0${manifest.runtime?.appMode ?? ""}`))
-      return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
-    })
+    const requirementsHash = yield* sha256Hex(`${bundle.requirements}\0${bundle.packages}\0${manifest.runtime?.appMode ?? ""}`)
     const version = yield* catalog.insertVersion(new AppVersionClass({
       id: versionId,
       appId: app.id,

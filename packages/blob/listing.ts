@@ -52,9 +52,12 @@ export const decodeListCursor = (cursor: string): Effect.Effect<string, InvalidA
     Effect.mapError(() => new InvalidArgument({ field: "cursor", message: "the cursor is not one this store issued" }))
   )
 
-// The highest code point: every key starting with `p` sorts before `p + past` (short of keys
-// holding U+10FFFF itself, which the roll-up still handles, only without skipping).
-const past = "\u{10FFFF}"
+/**
+ * A position past every key that starts with `prefix`: listing after it skips a whole common
+ * prefix in one step. It is `prefix` followed by the highest code point, so keys holding
+ * U+10FFFF right there are not skipped (a roll-up still folds them in, only without the jump).
+ */
+export const pastEveryKeyUnder = (prefix: string): string => `${prefix}\u{10FFFF}`
 
 /**
  * One page of a listing over `source`. With `cursor`, resumes after the last entry of the page
@@ -127,7 +130,7 @@ const collect = async <A extends { readonly key: string }>(
           prefixes.push(common)
           last = common
         }
-        position = common + past
+        position = pastEveryKeyUnder(common)
         continue outer
       }
     } finally {

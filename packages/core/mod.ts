@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./clock.ts"
+export * from "./digest.ts"
 export * from "./errors.ts"
 export * from "./ids.ts"
 export * from "./pagination.ts"

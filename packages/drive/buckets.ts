@@ -8,7 +8,7 @@
  * - Members and quotas: members are set by whoever may `manage` the bucket; quotas by admins.
  * @module
  */
-import { type AlreadyExists, Forbidden, InvalidInput, now, type Unavailable } from "@aquifer/core"
+import { type AlreadyExists, Forbidden, InvalidInput, now, sha256Hex, type Unavailable } from "@aquifer/core"
 import { BlobStore, type BackendError } from "@aquifer/blob"
 import { can, type Caller } from "@aquifer/identity"
 import { Effect } from "effect"
@@ -20,13 +20,11 @@ import { Bucket, maxMembers, Member, newBucketStorageId, Quota, Usage } from "./
 import { BucketRepository, UploadRepository } from "./repositories.ts"
 import { DriveSettings } from "./settings.ts"
 
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")
-
 /** The home bucket name of a principal: a slug of who they are and a hash of their identity key. */
 export const homeBucketName = (caller: Caller): Effect.Effect<string> =>
-  Effect.promise(async () => {
+  Effect.map(sha256Hex(caller.principal.key), (hash) => {
     const { principal } = caller
-    const digest = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(principal.key))).slice(0, 8)
+    const digest = hash.slice(0, 8)
     const source = principal.email?.split("@")[0] ?? principal.name
     const slug = source
       .normalize("NFKD")

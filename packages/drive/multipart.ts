@@ -12,7 +12,7 @@
  * gives it, instead of `NoSuchUpload`.
  * @module
  */
-import { InvalidInput, now, nowMillis } from "@aquifer/core"
+import { InvalidInput, now, nowMillis, sha256Hex } from "@aquifer/core"
 import {
   type BlobBody,
   type BlobNotFound,
@@ -20,6 +20,7 @@ import {
   type ByteRange,
   maxPartNumber,
   type PartInfo,
+  pastEveryKeyUnder,
   PreconditionFailed,
   unquoteEtag
 } from "@aquifer/blob"
@@ -184,11 +185,7 @@ type PartList = ReadonlyArray<{ readonly partNumber: number; readonly etag: stri
 
 /** SHA-256 (hex) of a part list, ETags unquoted, so a retry is matched with the request it repeats. */
 const digestOf = (parts: PartList): Effect.Effect<string> =>
-  Effect.promise(async () => {
-    const text = parts.map((part) => `${part.partNumber}:${unquoteEtag(part.etag)}`).join("\n")
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
-    return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")
-  })
+  sha256Hex(parts.map((part) => `${part.partNumber}:${unquoteEtag(part.etag)}`).join("\n"))
 
 /**
  * A completion of an upload no longer in progress: the recorded result when the upload was
@@ -275,7 +272,7 @@ export const completeMultipartUpload = Effect.fn("Drive.completeMultipartUpload"
   )
   const completedAt = yield* now
   yield* uploads.markCompleted(bucket.name, input.uploadId, { completedAt, etag: written.etag, size: written.size, partsDigest: digest })
-  yield* uploads.forgetCompleted(new Date((yield* nowMillis) - completedUploadRetentionMillis))
+  yield* uploads.forgetCompleted(new Date(completedAt.getTime() - completedUploadRetentionMillis))
   return { etag: written.etag, size: written.size, bucket: bucket.name, key: input.key }
 })
 
@@ -304,10 +301,6 @@ export interface UploadListing {
   readonly nextKeyMarker?: string | undefined
   readonly nextUploadIdMarker?: string | undefined
 }
-
-// The highest code point: every key starting with `p` sorts before `p + past` (short of keys
-// holding U+10FFFF itself, which the roll-up still folds in, only without skipping ahead).
-const past = "\u{10FFFF}"
 
 /**
  * The uploads in progress of a bucket whose key starts with `prefix`, by key then upload id, as
@@ -362,7 +355,7 @@ export const listMultipartUploads = Effect.fn("Drive.listMultipartUploads")(func
         prefixes.push(common)
         last = { key: common }
       }
-      position = { key: common + past, uploadId: undefined }
+      position = { key: pastEveryKeyUnder(common), uploadId: undefined }
       jumped = true
       break
     }

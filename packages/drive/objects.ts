@@ -15,6 +15,7 @@ import {
   BlobStore,
   compareKeys,
   type ByteRange,
+  pastEveryKeyUnder,
   PreconditionFailed,
   type WriteResult
 } from "@aquifer/blob"
@@ -378,7 +379,7 @@ export const listObjects = Effect.fn("Drive.listObjects")(function*(
   const page = yield* store.list({
     prefix: root + prefix,
     delimiter,
-    startAfter: startAfter === undefined ? undefined : root + startAfter + (isCommonPrefix ? "\u{10FFFF}" : ""),
+    startAfter: startAfter === undefined ? undefined : isCommonPrefix ? pastEveryKeyUnder(root + startAfter) : root + startAfter,
     cursor,
     limit: input.limit
   }).pipe(
